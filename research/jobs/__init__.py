@@ -1,0 +1,2 @@
+"""Jobs: what ``python -m research.run`` does for each study kind, tying the pure packages
+(``data``, ``nn``, ``train``) to tracking."""

@@ -1,0 +1,69 @@
+"""Entry point: ``python -m research.run [group=option ...] [key=value ...]``.
+
+Composes the Hydra config from ``conf/`` with the command-line overrides, validates it, and
+dispatches on the study kind. Bad input ends here with one line on stderr and exit status 2,
+before any run exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from research.config import compose, to_yaml, validate
+from research.errors import ResearchError
+from research.track import Terminated, handle_sigterm
+from research.track.provenance import command_line
+
+USAGE = """usage: python -m research.run [--cfg] [OVERRIDE ...]
+
+Trains the network that conf/config.yaml describes, with Hydra overrides, e.g.
+  python -m research.run model=rbf data=logistic_map
+  python -m research.run regime=adam regime.lr=0.003 model.hidden=[256,128] seed=1
+Groups: data, model, regime, tracking. --cfg prints the composed config and exits.
+Open the runs: python -m research.ui"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help") for a in args):
+        print(USAGE)
+        return 0
+    show_cfg = "--cfg" in args
+    args = [a for a in args if a != "--cfg"]
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = compose(args)
+        groups = validate(cfg)
+        if show_cfg:
+            print(to_yaml(cfg), end="")
+            return 0
+        handle_sigterm()
+        from research.jobs.train import run_train
+
+        outcome = run_train(cfg, groups, command_line("research.run", args))
+    except ResearchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the run is marked KILLED in MLflow", file=sys.stderr)
+        return 130
+    except Terminated:
+        print("terminated: the run is marked KILLED in MLflow", file=sys.stderr)
+        return 143
+    _print_outcome(outcome)
+    return 1 if outcome.result.diverged else 0
+
+
+def _print_outcome(outcome) -> None:
+    r = outcome.result
+    shown = "  ".join(f"{k} {v:.4f}" for k, v in sorted(r.metrics.items()))
+    print(f"{r.status} after {r.epochs} epochs in {r.seconds:.1f} s: {r.reason}")
+    print(f"  {shown}")
+    print(f"MLflow run {outcome.run_id} in experiment {outcome.experiment!r}")
+    print(f"  store: {outcome.tracking_uri}")
+    print("  browse: python -m research.ui   (http://127.0.0.1:5000)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

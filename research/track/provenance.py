@@ -1,0 +1,52 @@
+"""Provenance tags: git commit and dirty flag, command line, package versions."""
+
+from __future__ import annotations
+
+import platform
+import shlex
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("research", "numpy", "scipy", "hydra-core", "omegaconf", "optuna", "mlflow", "deap")
+
+
+def git_state(path: Path) -> dict[str, str]:
+    """``git.commit`` and ``git.dirty`` of the repository containing ``path`` (empty if none)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(path), *args], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"mlflow.source.git.commit": commit, "git.commit": commit, "git.dirty": str(dirty)}
+
+
+def package_versions() -> dict[str, str]:
+    out = {"versions.python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[f"versions.{name}"] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def command_line(module: str, args: list[str]) -> str:
+    """The command that reproduces a run, e.g. ``python -m research.run regime.lr=0.5``."""
+    return shlex.join(["python", "-m", module, *args])
+
+
+def provenance_tags(root: Path, command: str) -> dict[str, str]:
+    """Every tag that says where a run came from: command, versions, git commit and dirty flag
+    (of the package's own checkout, else of the project root)."""
+    tags = {"command": command, **package_versions()}
+    tags.update(git_state(Path(__file__).resolve().parent))
+    if "git.commit" not in tags:
+        tags.update(git_state(root))
+    return tags

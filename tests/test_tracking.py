@@ -1,0 +1,101 @@
+"""Tracking against a real SQLite MLflow store: buffering, run states, artifact location."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from research.track import Terminated, Tracker, resolve_store
+from research.track.tracker import REASON_TAG, metric_history
+
+
+@pytest.fixture
+def tracker(tmp_path):
+    return Tracker(resolve_store("local", root=str(tmp_path)), flush_every=50, flush_seconds=60)
+
+
+def status(tracker, run_id):
+    return tracker.client.get_run(run_id).info.status
+
+
+def test_local_store_is_absolute_sqlite_under_the_root(tmp_path, tracker):
+    store = tracker.store
+    assert store.tracking_uri == f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    exp_id = tracker.experiment_id("demo")
+    location = tracker.client.get_experiment(exp_id).artifact_location
+    assert location == (tmp_path / "mlruns" / "artifacts" / "demo").as_uri()
+    assert tracker.experiment_id("demo") == exp_id  # created once
+
+
+def test_metrics_are_buffered_until_flush_every(tracker):
+    run = tracker.start_run("demo", "r")
+    for step in range(24):
+        run.log_metrics({"a": step, "b": -step}, step)  # 48 values: below flush_every=50
+    assert tracker.client.get_run(run.run_id).data.metrics == {}
+    run.log_metrics({"a": 24, "b": -24}, 24)  # 50 values -> one log_batch
+    assert metric_history(tracker.client, run.run_id, "a") == list(range(25))
+    run.end()
+    assert status(tracker, run.run_id) == "FINISHED"
+
+
+def test_many_params_and_long_values_are_logged(tracker):
+    run = tracker.start_run("demo", "r")
+    params = {f"p{i}": i for i in range(250)}
+    params["long"] = "x" * 7000
+    run.log_params(params)
+    run.end()
+    logged = tracker.client.get_run(run.run_id).data.params
+    assert len(logged) == 251 and logged["p249"] == "249"
+    assert logged["long"].endswith("[truncated]") and len(logged["long"]) <= 6000
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [(ValueError("bad thing\nmore"), "FAILED"), (KeyboardInterrupt(), "KILLED"),
+     (Terminated("received signal SIGTERM"), "KILLED")],
+)
+def test_a_raising_block_ends_the_run_with_status_and_reason(tracker, exc, expected):
+    with pytest.raises(type(exc)), tracker.run("demo", "r") as run:
+        run.log_metrics({"a": 1.0}, 0)
+        raise exc
+    info = tracker.client.get_run(run.run_id)
+    assert info.info.status == expected
+    assert info.data.metrics == {"a": 1.0}  # the buffer was flushed
+    if expected == "FAILED":
+        assert info.data.tags[REASON_TAG] == "ValueError: bad thing"
+
+
+def test_child_runs_point_at_their_parent(tracker):
+    with tracker.run("demo", "parent") as parent, tracker.run("demo", "child", parent=parent) as c:
+        pass
+    assert tracker.client.get_run(c.run_id).data.tags["mlflow.parentRunId"] == parent.run_id
+
+
+def test_a_process_that_exits_with_an_open_run_leaves_it_killed(tmp_path):
+    code = textwrap.dedent(
+        f"""
+        from research.track import Tracker, resolve_store
+        t = Tracker(resolve_store("local", root={str(tmp_path)!r}))
+        run = t.start_run("demo", "left-open")
+        print(run.run_id)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    run_id = out.stdout.strip().splitlines()[-1]
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    run = client.get_run(run_id)
+    assert run.info.status == "KILLED"
+    assert "exited" in run.data.tags[REASON_TAG]
+
+
+def test_server_tracking_without_a_uri_is_a_clear_error():
+    from research.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="tracking.uri"):
+        resolve_store("server", None)
+    with pytest.raises(ConfigError, match="ftp://x"):
+        resolve_store("server", "ftp://x")
