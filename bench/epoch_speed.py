@@ -92,9 +92,16 @@ def per_example_epoch(x, t, rng, eta=3.0, batch=10):
 def framework_epoch(data: Dataset):
     cfg = compose(
         [
-            "model.hidden=[30]", "model.activation=sigmoid", "model.output=sigmoid",
-            "model.cost=quadratic", "model.init=fan_in", "regime=sgd", "regime.lr=3.0",
-            "regime.batch_size=10", "regime.epochs=1", "regime.eval_train=false",
+            "model.hidden=[30]",
+            "model.activation=sigmoid",
+            "model.output=sigmoid",
+            "model.cost=quadratic",
+            "model.init=fan_in",
+            "regime=sgd",
+            "regime.lr=3.0",
+            "regime.batch_size=10",
+            "regime.epochs=1",
+            "regime.eval_train=false",
         ]
     )
     groups = validate(cfg)
@@ -128,7 +135,9 @@ def main() -> None:
     slow = best_of(1, lambda: per_example_epoch(x[:tenth], t[:tenth], rng)) * 10
     print(f"one epoch of {args.n} examples, [784, 30, 10] sigmoid, quadratic cost, batch 10")
     print(f"  bare vectorised loop (float32)   {bare:7.3f} s   1.00x")
-    print(f"  research fit (float32)           {ours:7.3f} s   {ours / bare:.2f}x  (target <= 1.5x)")
+    print(
+        f"  research fit (float32)           {ours:7.3f} s   {ours / bare:.2f}x  (target <= 1.5x)"
+    )
     print(f"  per-example loop (float64)       {slow:7.3f} s   {slow / bare:.2f}x")
 
 

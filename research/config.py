@@ -91,7 +91,10 @@ class MnistData(DataConfig):
     def __post_init__(self) -> None:
         _require(0 < self.n_train <= 60000, "n_train", self.n_train, "must be in 1..60000")
         _require(
-            0 <= self.n_val <= 60000 - self.n_train, "n_val", self.n_val, "must be in 0..60000-n_train"
+            0 <= self.n_val <= 60000 - self.n_train,
+            "n_val",
+            self.n_val,
+            "must be in 0..60000-n_train",
         )
 
 
@@ -530,7 +533,11 @@ _store_schemas()
 
 
 def conf_dir() -> Path:
-    """The packaged ``conf/`` directory (mapped to ``research.conf`` by pyproject.toml)."""
+    """The repository's ``conf/`` (a source checkout or editable install), else the copy a
+    wheel ships as ``research.conf`` (pyproject.toml maps it)."""
+    beside = Path(__file__).resolve().parents[1] / "conf"
+    if (beside / "config.yaml").is_file():
+        return beside
     return Path(str(resources.files("research.conf")))
 
 
@@ -549,12 +556,14 @@ def _explain(exc: BaseException) -> str:
         options = [
             line for line in lines if not line.startswith(("Available", "Config search", "In "))
         ]
-        avail = re.search(r"Available options in '[^']+':\s*(.*?)(?:\n\s*\n|Config search|$)", text,
-                          re.S)
+        avail = re.search(
+            r"Available options in '[^']+':\s*(.*?)(?:\n\s*\n|Config search|$)", text, re.S
+        )
         names = avail.group(1).split() if avail else options
         names = [n for n in names if not n.startswith("base_")]
-        return f"unknown {group} {missing.group(1).split('/', 1)[-1]!r}; choose one of: " + ", ".join(
-            names
+        return (
+            f"unknown {group} {missing.group(1).split('/', 1)[-1]!r}; choose one of: "
+            + ", ".join(names)
         )
     key = re.search(r"full_key:\s*(\S+)", text)
     head = lines[0] if lines else type(exc).__name__

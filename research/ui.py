@@ -17,11 +17,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     store = resolve_store("local", root=args.root)
     if not (store.root / "mlruns" / "mlflow.db").exists():
-        print(f"error: no MLflow store at {store.root / 'mlruns'}; run python -m research.run "
-              "first or pass --root", file=sys.stderr)
+        print(
+            f"error: no MLflow store at {store.root / 'mlruns'}; run python -m research.run "
+            "first or pass --root",
+            file=sys.stderr,
+        )
         return 2
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store.tracking_uri,
-           "--host", args.host, "--port", str(args.port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        store.tracking_uri,
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
     print(f"MLflow UI on http://{args.host}:{args.port} (store {store.tracking_uri}); Ctrl-C stops")
     os.execv(sys.executable, cmd)
     return 0  # not reached

@@ -93,8 +93,12 @@ def test_the_same_command_and_seed_give_identical_metrics(tmp_path):
 
 def test_a_diverging_training_exits_1_and_its_run_is_failed_with_the_reason(tmp_path):
     proc = run_cli(
-        "data=sine", "model.output=linear", "model.cost=quadratic", "regime.lr=1e6",
-        "regime.epochs=10", cwd=tmp_path,
+        "data=sine",
+        "model.output=linear",
+        "model.cost=quadratic",
+        "regime.lr=1e6",
+        "regime.epochs=10",
+        cwd=tmp_path,
     )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "diverged" in proc.stdout
@@ -105,9 +109,17 @@ def test_a_diverging_training_exits_1_and_its_run_is_failed_with_the_reason(tmp_
 
 
 def test_sigterm_ends_the_run_killed(tmp_path):
+    (tmp_path / "mlruns").mkdir()
+    client_for(tmp_path).search_experiments()  # create the tables before polling them
     proc = subprocess.Popen(
-        [sys.executable, "-m", "research.run", "data=spirals", "regime.epochs=100000",
-         "tracking.flush_seconds=0"],
+        [
+            sys.executable,
+            "-m",
+            "research.run",
+            "data=spirals",
+            "regime.epochs=100000",
+            "tracking.flush_seconds=0",
+        ],
         cwd=tmp_path,
         env={**os.environ, "RESEARCH_ROOT": str(tmp_path)},
         stdout=subprocess.PIPE,
@@ -117,10 +129,9 @@ def test_sigterm_ends_the_run_killed(tmp_path):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if (tmp_path / "mlruns" / "mlflow.db").exists():
-                _, found = runs(tmp_path)
-                if found and "val/acc" in found[0].data.metrics:
-                    break
+            _, found = runs(tmp_path)
+            if found and "val/acc" in found[0].data.metrics:
+                break
             time.sleep(0.5)
         else:
             pytest.fail("training never started logging")

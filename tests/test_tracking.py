@@ -55,8 +55,11 @@ def test_many_params_and_long_values_are_logged(tracker):
 
 @pytest.mark.parametrize(
     ("exc", "expected"),
-    [(ValueError("bad thing\nmore"), "FAILED"), (KeyboardInterrupt(), "KILLED"),
-     (Terminated("received signal SIGTERM"), "KILLED")],
+    [
+        (ValueError("bad thing\nmore"), "FAILED"),
+        (KeyboardInterrupt(), "KILLED"),
+        (Terminated("received signal SIGTERM"), "KILLED"),
+    ],
 )
 def test_a_raising_block_ends_the_run_with_status_and_reason(tracker, exc, expected):
     with pytest.raises(type(exc)), tracker.run("demo", "r") as run:

@@ -31,8 +31,10 @@ class Dataset:
     @property
     def n_inputs(self) -> int:
         """Features per example as a flat vector (per time step for 3-D sequence data)."""
-        return int(self.x_train.shape[-1]) if self.x_train.ndim == 3 else int(
-            np.prod(self.x_train.shape[1:])
+        return (
+            int(self.x_train.shape[-1])
+            if self.x_train.ndim == 3
+            else int(np.prod(self.x_train.shape[1:]))
         )
 
     @property

@@ -14,9 +14,9 @@ from tqdm import tqdm
 from research.config import flatten, to_yaml
 from research.data import load_dataset
 from research.nn.build import build_model
-from research.train import FitResult, fit_model, stream
 from research.track import RunReporter, Tracker
 from research.track.provenance import provenance_tags
+from research.train import FitResult, fit_model, stream
 
 
 @dataclass(frozen=True)
@@ -91,4 +91,3 @@ def run_train(cfg, groups: dict[str, Any], command: str) -> TrainOutcome:
         if result.diverged:
             run.end("FAILED", result.reason)
     return TrainOutcome(result, run.run_id, experiment, tracker.store.tracking_uri)
-

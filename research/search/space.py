@@ -109,12 +109,17 @@ def parse_dimension(key: str, text: str, parser: OverridesParser | None = None) 
         if log and step != 1:
             raise _fail(key, text, "tag(log, range(...)) needs step 1 (Optuna's rule)")
         if all(isinstance(v, int) for v in (start, stop, step)):
-            return Dimension(key, IntDistribution(int(low), int(high), log=log, step=int(step)), text)
+            return Dimension(
+                key, IntDistribution(int(low), int(high), log=log, step=int(step)), text
+            )
         return Dimension(
-            key, FloatDistribution(float(low), float(high), step=None if log else float(step),
-                                   log=log), text
+            key,
+            FloatDistribution(float(low), float(high), step=None if log else float(step), log=log),
+            text,
         )
-    raise _fail(key, text, "give choice(...), range(...) or interval(...), optionally in tag(log, ...)")
+    raise _fail(
+        key, text, "give choice(...), range(...) or interval(...), optionally in tag(log, ...)"
+    )
 
 
 def _check_bounds(key: str, text: str, low, high, log: bool) -> None:

@@ -8,8 +8,15 @@ from pathlib import Path
 
 from research.errors import ConfigError
 
-SERVER_SCHEMES = ("http://", "https://", "postgresql://", "postgresql+psycopg2://", "mysql://",
-                  "sqlite:///", "databricks")
+SERVER_SCHEMES = (
+    "http://",
+    "https://",
+    "postgresql://",
+    "postgresql+psycopg2://",
+    "mysql://",
+    "sqlite:///",
+    "databricks",
+)
 
 
 @dataclass(frozen=True)

@@ -226,4 +226,3 @@ def metric_history(client: MlflowClient, run_id: str, key: str) -> list[float]:
     """Values of ``key`` in step order (used by tests and reports)."""
     values = client.get_metric_history(run_id, key)
     return [m.value for m in sorted(values, key=lambda m: (m.step, m.timestamp))]
-

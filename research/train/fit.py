@@ -71,7 +71,9 @@ def stream(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STREAMS.index(name),)))
 
 
-def evaluate(model, data: Dataset, split: str, targets: np.ndarray | None = None) -> dict[str, float]:
+def evaluate(
+    model, data: Dataset, split: str, targets: np.ndarray | None = None
+) -> dict[str, float]:
     """Eval-mode loss and accuracy (classification) or RMSE (regression) on ``split``."""
     x = getattr(data, f"x_{split}")
     y = getattr(data, f"y_{split}")

@@ -33,8 +33,14 @@ class Recorder:
 
 def test_xor_is_learned_by_a_small_sigmoid_mlp():
     cfg, data = setup(
-        "data=xor", "model.hidden=[4]", "model.activation=tanh", "model.output=sigmoid",
-        "model.cost=cross_entropy", "regime.lr=0.5", "regime.epochs=1000", "regime.batch_size=4",
+        "data=xor",
+        "model.hidden=[4]",
+        "model.activation=tanh",
+        "model.output=sigmoid",
+        "model.cost=cross_entropy",
+        "regime.lr=0.5",
+        "regime.epochs=1000",
+        "regime.batch_size=4",
         "seed=1",
     )
     result = fit(cfg, data)
@@ -45,8 +51,14 @@ def test_xor_is_learned_by_a_small_sigmoid_mlp():
 
 def test_four_bit_parity_is_learned():
     cfg, data = setup(
-        "data=parity", "model.hidden=[16]", "model.activation=tanh", "regime=adam",
-        "regime.lr=0.02", "regime.epochs=600", "regime.batch_size=16", "seed=0",
+        "data=parity",
+        "model.hidden=[16]",
+        "model.activation=tanh",
+        "regime=adam",
+        "regime.lr=0.02",
+        "regime.epochs=600",
+        "regime.batch_size=16",
+        "seed=0",
     )
     result = fit(cfg, data)
     assert result.metrics["test/acc"] == 1.0
@@ -65,8 +77,13 @@ def test_reporter_sees_every_epoch_and_can_stop_training():
 
 def test_a_diverging_regime_ends_as_diverged_with_the_reason():
     cfg, data = setup(
-        "data=sine", "model.hidden=[16]", "model.activation=relu", "model.output=linear",
-        "model.cost=quadratic", "regime.lr=1e6", "regime.epochs=20",
+        "data=sine",
+        "model.hidden=[16]",
+        "model.activation=relu",
+        "model.output=linear",
+        "model.cost=quadratic",
+        "regime.lr=1e6",
+        "regime.epochs=20",
     )
     result = fit(cfg, data)
     assert result.status == DIVERGED
@@ -75,8 +92,12 @@ def test_a_diverging_regime_ends_as_diverged_with_the_reason():
 
 def test_early_stopping_stops_and_restores_the_best_weights():
     cfg, data = setup(
-        "data=spirals", "model.hidden=[64,64]", "regime=adam", "regime.lr=0.05",
-        "regime.epochs=300", "regime.early_stopping.patience=5",
+        "data=spirals",
+        "model.hidden=[64,64]",
+        "regime=adam",
+        "regime.lr=0.05",
+        "regime.epochs=300",
+        "regime.early_stopping.patience=5",
     )
     recorder = Recorder()
     result = fit(cfg, data, recorder)
@@ -103,8 +124,16 @@ def _curves(result) -> list[dict]:
 @pytest.mark.parametrize("regime", ["boltzmann", "cauchy", "cauchy_backprop"])
 def test_stochastic_regimes_reduce_the_loss(regime):
     cfg, data = setup(
-        "data=sine", "model.hidden=[8]", "model.activation=tanh", "model.output=linear",
-        "model.cost=quadratic", f"regime={regime}", "regime.epochs=40", "seed=2",
+        "data=sine",
+        "model.hidden=[8]",
+        "model.activation=tanh",
+        "model.output=linear",
+        "model.cost=quadratic",
+        f"regime={regime}",
+        "regime.epochs=200",
+        "regime.batch_size=50",
+        "seed=2",
+        "regime.k=0.01",
     )
     recorder = Recorder()
     fit(cfg, data, recorder)
@@ -115,13 +144,10 @@ def test_stochastic_regimes_reduce_the_loss(regime):
 @pytest.mark.parametrize(
     "regime", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam"]
 )
-def test_every_gradient_regime_learns_spirals_above_chance(regime):
-    cfg, data = setup(
-        "data=spirals", "model.hidden=[32,32]", "model.activation=tanh", f"regime={regime}",
-        "regime.epochs=30",
-    )
+def test_every_gradient_regime_learns_digits(regime):
+    cfg, data = setup("data=digits", "model.hidden=[32]", f"regime={regime}", "regime.epochs=20")
     result = fit(cfg, data)
-    assert result.metrics["val/acc"] > 0.7, result.metrics
+    assert result.metrics["val/acc"] > 0.85, result.metrics  # chance is 0.1
 
 
 def test_rbf_on_the_logistic_map_fits_without_gradient_epochs():
@@ -134,8 +160,14 @@ def test_rbf_on_the_logistic_map_fits_without_gradient_epochs():
 
 def test_rbf_finetuning_improves_on_its_closed_form_start():
     cfg, data = setup(
-        "data=sine", "model=rbf", "model.n_centres=4", "model.finetune=true", "regime=adam",
-        "regime.lr=0.01", "regime.epochs=200", "regime.batch_size=32",
+        "data=sine",
+        "model=rbf",
+        "model.n_centres=4",
+        "model.finetune=true",
+        "regime=adam",
+        "regime.lr=0.01",
+        "regime.epochs=200",
+        "regime.batch_size=32",
     )
     recorder = Recorder()
     fit(cfg, data, recorder)
@@ -144,8 +176,15 @@ def test_rbf_finetuning_improves_on_its_closed_form_start():
 
 def test_elman_learns_parity_of_a_bit_sequence():
     cfg, data = setup(
-        "data=parity", "data.n_bits=3", "model=elman", "model.hidden=[8]", "regime=adam",
-        "regime.lr=0.03", "regime.epochs=800", "regime.batch_size=8", "seed=0",
+        "data=parity",
+        "data.n_bits=3",
+        "model=elman",
+        "model.hidden=[8]",
+        "regime=adam",
+        "regime.lr=0.03",
+        "regime.epochs=800",
+        "regime.batch_size=8",
+        "seed=0",
     )
     result = fit(cfg, data)
     assert result.metrics["test/acc"] == 1.0
