@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     show_cfg = "--cfg" in args
     args = [a for a in args if a != "--cfg"]
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("mlflow", "alembic"):  # store creation chatter is not news to the user
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         cfg = compose(args)
         groups = validate(cfg)
@@ -57,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_outcome(outcome) -> None:
     r = outcome.result
-    shown = "  ".join(f"{k} {v:.4f}" for k, v in sorted(r.metrics.items()))
-    print(f"{r.status} after {r.epochs} epochs in {r.seconds:.1f} s: {r.reason}")
+    shown = "  ".join(f"{k} {v:.4g}" for k, v in sorted(r.metrics.items()))
+    print(f"{r.status} after {r.epochs} epochs ({r.seconds:.1f} s of training): {r.reason}")
     print(f"  {shown}")
     print(f"MLflow run {outcome.run_id} in experiment {outcome.experiment!r}")
     print(f"  store: {outcome.tracking_uri}")

@@ -6,12 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from research.nn.functions import activation, cost, initialiser
-from research.nn.layout import Layout
+from research.nn.layout import FlatModel, Layout
 
 
-class ElmanNet:
-    trains_by_gradient = True
-
+class ElmanNet(FlatModel):
     def __init__(
         self,
         n_inputs: int,
@@ -40,14 +38,7 @@ class ElmanNet:
         blocks.append(("Wo", (n_hidden, n_outputs), True))
         if bias:
             blocks.append(("bo", (n_outputs,), False))
-        self.layout = Layout(blocks, dtype)
-        self.dtype = self.layout.dtype
-        self.theta, self.grad, self.decay_mask = (
-            self.layout.theta,
-            self.layout.grad,
-            self.layout.decay_mask,
-        )
-        self.n_params = self.layout.size
+        self._use(Layout(blocks, dtype))
         rng = rng or np.random.default_rng(0)
         init_fn = initialiser(init)
         p = self.layout.params
@@ -113,24 +104,8 @@ class ElmanNet:
             dh = dz @ p["Wh"].T
         return self.cost.value(out, y)
 
-    def loss(self, x, y) -> float:
-        return self.cost.value(self.forward(x), y)
-
-    def predict(self, x, chunk: int = 4096) -> np.ndarray:
-        return np.concatenate([self.forward(x[i : i + chunk]) for i in range(0, len(x), chunk)])
-
-    def prepare(self, x_train, y_train, rng) -> None:
-        """Nothing to do."""
-
     def initial_state(self, P: int, B: int) -> np.ndarray:
         return np.zeros((P, B, self.n_hidden), self.dtype)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {k: v.copy() for k, v in self.layout.params.items()}
-
-    def load_state_dict(self, state) -> None:
-        for k, v in self.layout.params.items():
-            v[...] = state[k]
 
 
 _activation, _cost = activation, cost

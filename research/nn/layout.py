@@ -38,3 +38,36 @@ class Layout:
         """Block ``name`` of ``flat`` (a vector, or rows of a (P, size) population)."""
         sl, shape = self.slices[name]
         return flat[..., sl].reshape(*flat.shape[:-1], *shape)
+
+
+class FlatModel:
+    """What every model shares: ``theta``/``grad``/``decay_mask`` from a :class:`Layout`,
+    eval-mode ``loss`` and chunked ``predict``, and state as a dict of arrays."""
+
+    trains_by_gradient = True
+
+    def _use(self, layout: Layout) -> None:
+        self.layout = layout
+        self.dtype = layout.dtype
+        self.theta, self.grad, self.decay_mask = layout.theta, layout.grad, layout.decay_mask
+        self.n_params = layout.size
+
+    def forward(self, x, *, train: bool = False, rng=None) -> np.ndarray:
+        raise NotImplementedError
+
+    def loss(self, x, y) -> float:
+        y = y if y.dtype == self.dtype else y.astype(self.dtype)
+        return self.cost.value(self.forward(x), y)
+
+    def predict(self, x, chunk: int = 4096) -> np.ndarray:
+        return np.concatenate([self.forward(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+    def prepare(self, x_train, y_train, rng) -> None:
+        """Data-dependent set-up before training (none by default)."""
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {k: v.copy() for k, v in self.layout.params.items()}
+
+    def load_state_dict(self, state) -> None:
+        for k, v in self.layout.params.items():
+            v[...] = state[k]

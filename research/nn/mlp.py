@@ -10,16 +10,14 @@ import numpy as np
 
 from research.errors import ConfigError
 from research.nn.functions import activation, cost, initialiser
-from research.nn.layout import Layout
+from research.nn.layout import FlatModel, Layout
 
 BN_MOMENTUM = 0.9
 BN_EPS = 1e-5
 
 
-class MLP:
+class MLP(FlatModel):
     """``sizes`` = (n_in, *hidden, n_out); one activation name per hidden layer."""
-
-    trains_by_gradient = True
 
     def __init__(
         self,
@@ -59,14 +57,7 @@ class MLP:
                     (f"bn{l}.gamma", (sizes[l + 1],), False),
                     (f"bn{l}.beta", (sizes[l + 1],), False),
                 ]
-        self.layout = Layout(blocks, dtype)
-        self.dtype = self.layout.dtype
-        self.theta, self.grad, self.decay_mask = (
-            self.layout.theta,
-            self.layout.grad,
-            self.layout.decay_mask,
-        )
-        self.n_params = self.layout.size
+        self._use(Layout(blocks, dtype))
         init_fn = initialiser(init)
         p = self.layout.params
         for l in range(self.n_layers):
@@ -164,16 +155,9 @@ class MLP:
             delta = dz
         return self.cost.value(out, y)
 
-    def loss(self, x, y) -> float:
-        out = self.forward(x)
-        return self.cost.value(out, y if y.dtype == self.dtype else y.astype(self.dtype))
-
     def predict(self, x, chunk: int = 4096) -> np.ndarray:
         x = self._flat(x)
         return np.concatenate([self.forward(x[i : i + chunk]) for i in range(0, len(x), chunk)])
-
-    def prepare(self, x_train, y_train, rng) -> None:
-        """Nothing to do: an MLP needs no data-dependent set-up."""
 
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -12,10 +12,10 @@ import numpy as np
 
 from research.errors import ConfigError
 from research.nn.functions import cost
-from research.nn.layout import Layout
+from research.nn.layout import FlatModel, Layout
 
 
-class RBFNet:
+class RBFNet(FlatModel):
     def __init__(
         self,
         n_inputs: int,
@@ -44,14 +44,7 @@ class RBFNet:
         if bias:
             blocks.append(("b", (n_outputs,), False))
         blocks += [("centres", (n_centres, n_inputs), False), ("beta", (n_centres,), False)]
-        self.layout = Layout(blocks, dtype)
-        self.dtype = self.layout.dtype
-        self.theta, self.grad, self.decay_mask = (
-            self.layout.theta,
-            self.layout.grad,
-            self.layout.decay_mask,
-        )
-        self.n_params = self.layout.size
+        self._use(Layout(blocks, dtype))
         self.cost = cost("quadratic", "linear")
         p = self.layout.params
         rng = rng or np.random.default_rng(0)
@@ -150,16 +143,3 @@ class RBFNet:
         diff = x[:, None, :] - p["centres"][None, :, :]
         g["centres"][...] = 2 * p["beta"][:, None] * np.einsum("bk,bkd->kd", common, diff)
         return self.cost.value(out, y)
-
-    def loss(self, x, y) -> float:
-        return self.cost.value(self.forward(x), y)
-
-    def predict(self, x, chunk: int = 4096) -> np.ndarray:
-        return np.concatenate([self.forward(x[i : i + chunk]) for i in range(0, len(x), chunk)])
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {k: v.copy() for k, v in self.layout.params.items()}
-
-    def load_state_dict(self, state) -> None:
-        for k, v in self.layout.params.items():
-            v[...] = state[k]
