@@ -89,6 +89,19 @@ def test_the_same_command_and_seed_give_identical_metrics(tmp_path):
             }
         )
     assert curves[0] == curves[1]
+    steps = [step for step, _ in curves[0]["val/acc"]]
+    assert steps == sorted(set(steps)), "each epoch's val/acc is logged exactly once"
+
+
+def test_final_metrics_repeat_no_point_the_last_epoch_already_logged():
+    from research.jobs.train import final_metrics
+    from research.train import FitResult
+
+    history = [{"epoch": 0.0, "val/acc": 0.1}, {"epoch": 1.0, "val/acc": 0.5}]
+    same = FitResult(None, "finished", "", 1, {"val/acc": 0.5, "test/acc": 0.4}, history)
+    assert final_metrics(same) == {"test/acc": 0.4}
+    restored = FitResult(None, "early_stopped", "", 1, {"val/acc": 0.6, "test/acc": 0.4}, history)
+    assert final_metrics(restored) == {"val/acc": 0.6, "test/acc": 0.4}
 
 
 def test_a_diverging_training_exits_1_and_its_run_is_failed_with_the_reason(tmp_path):

@@ -102,3 +102,26 @@ def test_server_tracking_without_a_uri_is_a_clear_error():
         resolve_store("server", None)
     with pytest.raises(ConfigError, match="ftp://x"):
         resolve_store("server", "ftp://x")
+
+
+def test_a_sigterm_inside_a_store_write_is_held_until_the_write_returns():
+    import os
+    import signal
+
+    from research.track.lifecycle import Terminated, handle_sigterm, shielded
+
+    previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    handle_sigterm()
+    finished = []
+    try:
+        with pytest.raises(Terminated), shielded():
+            os.kill(os.getpid(), signal.SIGTERM)
+            finished.append("write completed")
+        assert finished == ["write completed"]
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10**6):  # the handler runs between bytecodes, outside any shield
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])

@@ -57,6 +57,19 @@ def prepare(cfg, groups: dict[str, Any]):
     return data, model, tracker, experiment
 
 
+def final_metrics(result: FitResult) -> dict[str, float]:
+    """The final metrics not already logged at the same step with the same value.
+
+    MLflow's SQL store keys a metric row by (key, step, timestamp, value): logging an
+    identical point twice would be dropped or kept depending on the clock, and the run's
+    history would not be reproducible. A value that differs (best weights restored) is kept.
+    """
+    last = result.history[-1] if result.history else {}
+    if last.get("epoch") != result.epochs:
+        return dict(result.metrics)
+    return {k: v for k, v in result.metrics.items() if last.get(k) != v}
+
+
 def run_train(cfg, groups: dict[str, Any], command: str) -> TrainOutcome:
     """Train ``cfg``'s network and log the run: params = flattened config; tags = provenance;
     per-epoch metrics; final val/test metrics; artifacts = config, weights, learning curve."""
@@ -73,7 +86,7 @@ def run_train(cfg, groups: dict[str, Any], command: str) -> TrainOutcome:
             result = fit_model(model, regime, data, progress, seed=cfg.seed)
         finally:
             progress.close()
-        run.log_metrics(result.metrics, step=result.epochs)
+        run.log_metrics(final_metrics(result), step=result.epochs)
         run.set_tags(
             {"fit.status": result.status, "fit.epochs": result.epochs, "fit.reason": result.reason}
         )

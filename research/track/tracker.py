@@ -16,7 +16,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from research.errors import ResearchError
-from research.track.lifecycle import Terminated
+from research.track.lifecycle import Terminated, shield
 from research.track.store import Store
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,13 @@ class TrackedRun:
         _active_runs.add(self)
 
     # -- values ----------------------------------------------------------------------------
+    @shield
     def log_params(self, params: Mapping[str, Any]) -> None:
         items = [Param(k, _as_text(v)) for k, v in params.items()]
         for i in range(0, len(items), MAX_PARAMS_PER_BATCH):
             self.client.log_batch(self.run_id, params=items[i : i + MAX_PARAMS_PER_BATCH])
 
+    @shield
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         items = [RunTag(k, _as_text(v)) for k, v in tags.items()]
         for i in range(0, len(items), MAX_PARAMS_PER_BATCH):
@@ -81,6 +83,7 @@ class TrackedRun:
         ):
             self.flush()
 
+    @shield
     def flush(self) -> None:
         buffer, self._buffer = self._buffer, []
         for i in range(0, len(buffer), MAX_METRICS_PER_BATCH):
@@ -88,19 +91,24 @@ class TrackedRun:
         self._last_flush = time.monotonic()
 
     # -- artifacts -------------------------------------------------------------------------
+    @shield
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), artifact_path)
 
+    @shield
     def log_text(self, text: str, artifact_file: str) -> None:
         self.client.log_text(self.run_id, text, artifact_file)
 
+    @shield
     def log_dict(self, data: dict, artifact_file: str) -> None:
         self.client.log_dict(self.run_id, data, artifact_file)
 
+    @shield
     def log_figure(self, figure, artifact_file: str) -> None:
         self.client.log_figure(self.run_id, figure, artifact_file)
 
     # -- end -------------------------------------------------------------------------------
+    @shield
     def end(self, status: str = "FINISHED", reason: str | None = None) -> None:
         """Flush and mark the run ``FINISHED``, ``FAILED`` or ``KILLED`` (with ``reason``)."""
         if not self.active:
@@ -148,6 +156,7 @@ class Tracker:
         store = resolve_store(tracking.kind, tracking.uri, tracking.root)
         return cls(store, flush_every=tracking.flush_every, flush_seconds=tracking.flush_seconds)
 
+    @shield
     def experiment_id(self, name: str) -> str:
         """The id of experiment ``name``, created (with an absolute artifact location for the
         local store) if it does not exist yet. Safe when several processes race to create it."""
@@ -175,6 +184,7 @@ class Tracker:
             )
         return exp.experiment_id
 
+    @shield
     def start_run(
         self,
         experiment: str,
