@@ -501,6 +501,91 @@ class TrackingConfig:
         _require(self.flush_seconds >= 0, "flush_seconds", self.flush_seconds, "must be >= 0")
 
 
+# -------------------------------------------------------------------------------------- study
+OBJECTIVE_DIRECTIONS = ("maximize", "minimize")
+#: what a trial can be scored on: the final metrics of ``fit`` plus the model's size and time
+OBJECTIVE_METRICS = (
+    "val/acc",
+    "val/loss",
+    "val/rmse",
+    "train/acc",
+    "train/loss",
+    "train/rmse",
+    "test/acc",
+    "test/loss",
+    "test/rmse",
+    "n_params",
+    "time/fit",
+)
+
+
+@dataclass
+class StudyConfig:
+    """A study: many runs under one MLflow parent run. ``kind`` selects the driver."""
+
+    kind: str = MISSING
+    name: str | None = None  # MLflow experiment and studies/<name>/; defaults to the option
+
+    def __post_init__(self) -> None:
+        if self.name is not None:
+            _require(
+                bool(NAME_PATTERN.match(str(self.name))),
+                "name",
+                self.name,
+                "letters, digits, '_', '.', '-' (no path characters), at most 100",
+            )
+
+
+@dataclass
+class SearchStudy(StudyConfig):
+    """A Bayesian (or random, grid, ...) hyperparameter search driven by Optuna.
+
+    ``params`` maps config keys to sweeps in Hydra's grammar; ``objectives`` maps metric names
+    to ``maximize``/``minimize`` (several entries: multi-objective, Pareto front).
+    """
+
+    kind: str = "search"
+    sampler: str = "tpe"
+    pruner: str = "median"
+    n_trials: int = 30
+    workers: int = 1
+    objectives: dict[str, str] = field(default_factory=lambda: {"val/acc": "maximize"})
+    params: dict[str, Any] = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)  # shared by every trial
+    storage: str | None = None
+    seed: int | None = None  # of the sampler; defaults to the root seed
+    n_startup_trials: int = 10
+    prune_after_trials: int = 5  # the pruner compares with this many finished trials first
+    prune_after_epochs: int = 3  # and never stops a trial before this epoch
+    allow_space_change: bool = False
+    retry_crashed: int = 1
+    report: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from research.search.samplers import PRUNERS, SAMPLERS
+
+        _one_of("sampler", self.sampler, SAMPLERS)
+        _one_of("pruner", self.pruner, PRUNERS)
+        _require(self.n_trials >= 1, "n_trials", self.n_trials, "must be >= 1")
+        _require(1 <= self.workers <= 64, "workers", self.workers, "must be in 1..64")
+        _require(self.n_startup_trials >= 0, "n_startup_trials", self.n_startup_trials, ">= 0")
+        _require(
+            self.prune_after_trials >= 0, "prune_after_trials", self.prune_after_trials, ">= 0"
+        )
+        _require(
+            self.prune_after_epochs >= 0, "prune_after_epochs", self.prune_after_epochs, ">= 0"
+        )
+        _require(self.retry_crashed >= 0, "retry_crashed", self.retry_crashed, "must be >= 0")
+        _require(bool(self.objectives), "objectives", {}, "give at least one metric")
+        for metric, direction in self.objectives.items():
+            _one_of("objectives", metric, OBJECTIVE_METRICS)
+            _one_of(f"objectives.{metric}", direction, OBJECTIVE_DIRECTIONS)
+
+
+STUDY_SCHEMAS = {"search": SearchStudy}
+
+
 # --------------------------------------------------------------------------------------- root
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -513,6 +598,7 @@ class Config:
     model: Any = MISSING
     regime: Any = MISSING
     tracking: Any = MISSING
+    study: Any = None
     name: str = "train"
     seed: int = 0
 
@@ -527,6 +613,8 @@ def _store_schemas() -> None:
         for name, schema in schemas.items():
             cs.store(group=group, name=f"base_{name}", node=schema)
     cs.store(group="tracking", name="base_tracking", node=TrackingConfig)
+    for kind, schema in STUDY_SCHEMAS.items():
+        cs.store(group="study", name=f"base_{kind}", node=schema)
 
 
 _store_schemas()
@@ -567,6 +655,11 @@ def _explain(exc: BaseException) -> str:
         )
     key = re.search(r"full_key:\s*(\S+)", text)
     head = lines[0] if lines else type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and head.startswith("Could not override"):
+        inner = str(cause).strip().splitlines()
+        if inner:
+            return f"{head.rstrip('.')}: {inner[0]}"
     if key and key.group(1) not in head:
         return f"{key.group(1)}: {head}"
     return head
@@ -601,7 +694,10 @@ def validate(cfg: DictConfig) -> dict[str, Any]:
         "letters, digits, '_', '.', '-' (no path characters), at most 100",
     )
     objects: dict[str, Any] = {}
-    for group in ("data", "model", "regime", "tracking"):
+    groups = ["data", "model", "regime", "tracking"]
+    if cfg.get("study") is not None:
+        groups.append("study")
+    for group in groups:
         try:
             objects[group] = OmegaConf.to_object(cfg[group])
         except ConfigError as exc:

@@ -20,7 +20,10 @@ USAGE = """usage: python -m research.run [--cfg] [OVERRIDE ...]
 Trains the network that conf/config.yaml describes, with Hydra overrides, e.g.
   python -m research.run model=rbf data=logistic_map
   python -m research.run regime=adam regime.lr=0.003 model.hidden=[256,128] seed=1
-Groups: data, model, regime, tracking. --cfg prints the composed config and exits.
+  python -m research.run +study=bayes              # Bayesian search (Optuna TPE)
+  python -m research.run +study=bayes study.workers=2 study.n_trials=60
+Groups: data, model, regime, tracking, study. --cfg prints the composed config and exits.
+Rerunning a study command resumes that study.
 Open the runs: python -m research.ui"""
 
 
@@ -41,9 +44,12 @@ def main(argv: list[str] | None = None) -> int:
             print(to_yaml(cfg), end="")
             return 0
         handle_sigterm()
+        command = command_line("research.run", args)
+        if cfg.get("study") is not None:
+            return _run_study(cfg, groups, args, command)
         from research.jobs.train import run_train
 
-        outcome = run_train(cfg, groups, command_line("research.run", args))
+        outcome = run_train(cfg, groups, command)
     except ResearchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -55,6 +61,21 @@ def main(argv: list[str] | None = None) -> int:
         return 143
     _print_outcome(outcome)
     return 1 if outcome.result.diverged else 0
+
+
+def _run_study(cfg, groups, args, command) -> int:
+    from research.jobs.search import run_search
+
+    try:
+        outcome = run_search(cfg, groups, args, command)
+    except KeyboardInterrupt:
+        print("interrupted: finished trials are kept; rerun the command to resume", file=sys.stderr)
+        return 130
+    except Terminated:
+        print("terminated: finished trials are kept; rerun the command to resume", file=sys.stderr)
+        return 143
+    print("\n".join(outcome.lines))
+    return 0 if outcome.complete else 1
 
 
 def _print_outcome(outcome) -> None:

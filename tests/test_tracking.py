@@ -53,6 +53,21 @@ def test_many_params_and_long_values_are_logged(tracker):
     assert logged["long"].endswith("[truncated]") and len(logged["long"]) <= 6000
 
 
+def test_buffered_params_tags_and_metrics_arrive_in_batches_within_mlflows_limits(tmp_path):
+    tracker = Tracker(resolve_store("local", root=str(tmp_path)), flush_every=10**6)
+    run = tracker.start_run("demo", "r")
+    run.log_params({f"p{i}": i for i in range(150)}, buffered=True)
+    run.set_tags({f"t{i}": i for i in range(130)}, buffered=True)
+    for step in range(1500):
+        run.log_metrics({"m": step}, step)
+    assert tracker.client.get_run(run.run_id).data.params == {}  # nothing written yet
+    run.end("FINISHED", "done")
+    data = tracker.client.get_run(run.run_id).data
+    assert len(data.params) == 150 and data.tags["t129"] == "129"
+    assert data.tags[REASON_TAG] == "done"
+    assert metric_history(tracker.client, run.run_id, "m") == list(range(1500))
+
+
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [

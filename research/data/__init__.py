@@ -14,6 +14,9 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
     for name in ("mnist1d", "digits", "mnist", "xor", "parity", "spirals", "logistic_map", "sine")
 }
 
+#: data sets with continuous targets (scored by rmse); the others are classification
+REGRESSION = frozenset({"logistic_map", "sine"})
+
 
 def load_dataset(name: str, *, seed: int, dtype: str = "float32", **params) -> Dataset:
     """Load data set ``name``; unknown names and parameters are one-line errors."""
@@ -31,4 +34,4 @@ def load_dataset(name: str, *, seed: int, dtype: str = "float32", **params) -> D
     return loader(seed=seed, dtype=dtype, **params)
 
 
-__all__ = ["DATASETS", "Dataset", "load_dataset"]
+__all__ = ["DATASETS", "REGRESSION", "Dataset", "load_dataset"]

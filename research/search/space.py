@@ -132,7 +132,9 @@ def _check_bounds(key: str, text: str, low, high, log: bool) -> None:
 
 
 def parse_space(params: Mapping[str, Any]) -> dict[str, Dimension]:
-    """Parse a study's ``params`` mapping (key -> sweep text)."""
+    """Parse a study's ``params`` mapping (key -> sweep text); a ``null`` entry is not searched
+    (how a command line removes a key: ``study.params={model.dropout:null}``)."""
+    params = {k: v for k, v in params.items() if v is not None}
     if not params:
         raise ConfigError("study.params is empty: declare at least one searched key")
     parser = OverridesParser.create()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import time
 import weakref
@@ -22,7 +23,7 @@ from research.track.store import Store
 log = logging.getLogger(__name__)
 
 MAX_PARAMS_PER_BATCH = 100  # MLflow's limit for params or tags in one log_batch
-MAX_METRICS_PER_BATCH = 1000
+MAX_ENTITIES_PER_BATCH = 1000  # metrics + params + tags in one log_batch
 MAX_VALUE_LENGTH = 6000  # MLflow's limit on a param value
 
 PARENT_TAG = "mlflow.parentRunId"
@@ -33,6 +34,29 @@ _active_runs: weakref.WeakSet[TrackedRun] = weakref.WeakSet()
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+LOCK_RETRIES = 12
+
+
+def _store_write(fn):
+    """A store write: shielded from SIGTERM/Ctrl-C mid-transaction, and retried with backoff
+    when SQLite reports ``database is locked`` (several worker processes share one file)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        delay = 0.05
+        for attempt in range(LOCK_RETRIES):
+            try:
+                return fn(*args, **kwargs)
+            except MlflowException as exc:
+                if "locked" not in str(exc) or attempt == LOCK_RETRIES - 1:
+                    raise
+                time.sleep(delay)
+                delay = min(2.0, delay * 2)
+        raise AssertionError("unreachable")
+
+    return shield(wrapper)
 
 
 class TrackedRun:
@@ -48,8 +72,10 @@ class TrackedRun:
         *,
         flush_every: int = 200,
         flush_seconds: float = 10.0,
+        owned: bool = True,
     ) -> None:
         self.client = client
+        self.owned = owned
         self.run_id = run_id
         self.experiment_id = experiment_id
         self.flush_every = flush_every
@@ -57,19 +83,31 @@ class TrackedRun:
         self.active = True
         self.status: str = RunStatus.to_string(RunStatus.RUNNING)
         self._buffer: list[Metric] = []
+        self._tags: list[RunTag] = []
+        self._params: list[Param] = []
         self._last_flush = time.monotonic()
-        _active_runs.add(self)
+        if owned:
+            _active_runs.add(self)
 
     # -- values ----------------------------------------------------------------------------
-    @shield
-    def log_params(self, params: Mapping[str, Any]) -> None:
+    @_store_write
+    def log_params(self, params: Mapping[str, Any], *, buffered: bool = False) -> None:
+        """Log ``params`` now, or with ``buffered`` in the next flush (one write per trial)."""
         items = [Param(k, _as_text(v)) for k, v in params.items()]
+        if buffered:
+            self._params.extend(items)
+            return
         for i in range(0, len(items), MAX_PARAMS_PER_BATCH):
             self.client.log_batch(self.run_id, params=items[i : i + MAX_PARAMS_PER_BATCH])
 
-    @shield
-    def set_tags(self, tags: Mapping[str, Any]) -> None:
+    @_store_write
+    def set_tags(self, tags: Mapping[str, Any], *, buffered: bool = False) -> None:
+        """Set ``tags`` now, or with ``buffered`` together with the next metrics flush (one
+        store write at the end of a trial instead of several)."""
         items = [RunTag(k, _as_text(v)) for k, v in tags.items()]
+        if buffered:
+            self._tags.extend(items)
+            return
         for i in range(0, len(items), MAX_PARAMS_PER_BATCH):
             self.client.log_batch(self.run_id, tags=items[i : i + MAX_PARAMS_PER_BATCH])
 
@@ -83,41 +121,59 @@ class TrackedRun:
         ):
             self.flush()
 
-    @shield
+    @_store_write
     def flush(self) -> None:
+        """Send buffered metrics and tags, in as few ``log_batch`` calls as MLflow allows.
+
+        (MLflow's asynchronous logging was measured slower here: its thread competes with
+        training for the GIL and ``set_terminated`` waits for it anyway.)
+        """
         buffer, self._buffer = self._buffer, []
-        for i in range(0, len(buffer), MAX_METRICS_PER_BATCH):
-            self.client.log_batch(self.run_id, metrics=buffer[i : i + MAX_METRICS_PER_BATCH])
+        tags, self._tags = self._tags, []
+        params, self._params = self._params, []
+        i = j = 0
+        while i < len(buffer) or j < max(len(tags), len(params)):
+            p_chunk = params[j : j + MAX_PARAMS_PER_BATCH]
+            t_chunk = tags[j : j + MAX_PARAMS_PER_BATCH]
+            n_metrics = MAX_ENTITIES_PER_BATCH - len(p_chunk) - len(t_chunk)
+            self.client.log_batch(
+                self.run_id, metrics=buffer[i : i + n_metrics], params=p_chunk, tags=t_chunk
+            )
+            i += n_metrics
+            j += MAX_PARAMS_PER_BATCH
         self._last_flush = time.monotonic()
 
     # -- artifacts -------------------------------------------------------------------------
-    @shield
+    @_store_write
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), artifact_path)
 
-    @shield
+    @_store_write
     def log_text(self, text: str, artifact_file: str) -> None:
         self.client.log_text(self.run_id, text, artifact_file)
 
-    @shield
+    @_store_write
     def log_dict(self, data: dict, artifact_file: str) -> None:
         self.client.log_dict(self.run_id, data, artifact_file)
 
-    @shield
+    @_store_write
     def log_figure(self, figure, artifact_file: str) -> None:
         self.client.log_figure(self.run_id, figure, artifact_file)
 
     # -- end -------------------------------------------------------------------------------
-    @shield
+    @_store_write
     def end(self, status: str = "FINISHED", reason: str | None = None) -> None:
         """Flush and mark the run ``FINISHED``, ``FAILED`` or ``KILLED`` (with ``reason``)."""
         if not self.active:
             return
         self.active = False
-        try:
+        if not self.owned:  # another process ends it; just send what is buffered
             self.flush()
+            return
+        try:
             if reason:
-                self.client.set_tag(self.run_id, REASON_TAG, _as_text(reason))
+                self._tags.append(RunTag(REASON_TAG, _as_text(reason)))
+            self.flush()
         finally:
             self.client.set_terminated(self.run_id, status)
             self.status = status
@@ -148,6 +204,7 @@ class Tracker:
         if store.artifact_root is not None:
             store.artifact_root.mkdir(parents=True, exist_ok=True)
         self.client = MlflowClient(tracking_uri=store.tracking_uri)
+        self._experiments: dict[str, str] = {}
 
     @classmethod
     def from_config(cls, tracking) -> Tracker:
@@ -156,10 +213,15 @@ class Tracker:
         store = resolve_store(tracking.kind, tracking.uri, tracking.root)
         return cls(store, flush_every=tracking.flush_every, flush_seconds=tracking.flush_seconds)
 
-    @shield
     def experiment_id(self, name: str) -> str:
         """The id of experiment ``name``, created (with an absolute artifact location for the
         local store) if it does not exist yet. Safe when several processes race to create it."""
+        if name not in self._experiments:
+            self._experiments[name] = self._experiment_id(name)
+        return self._experiments[name]
+
+    @_store_write
+    def _experiment_id(self, name: str) -> str:
         try:
             exp = self.client.get_experiment_by_name(name)
             if exp is None:
@@ -184,7 +246,7 @@ class Tracker:
             )
         return exp.experiment_id
 
-    @shield
+    @_store_write
     def start_run(
         self,
         experiment: str,
@@ -205,6 +267,48 @@ class Tracker:
             flush_every=self.flush_every,
             flush_seconds=self.flush_seconds,
         )
+
+    def attach(self, run_id: str, *, owned: bool = False) -> TrackedRun:
+        """A handle on an existing run, e.g. a study's parent run in a worker process. Unless
+        ``owned``, ending the handle only flushes: the run's owner sets its final status."""
+        run = self.client.get_run(run_id)
+        if owned and run.info.status != "RUNNING":
+            self._write(self.client.update_run, run_id, status="RUNNING")
+        return TrackedRun(
+            self.client,
+            run_id,
+            run.info.experiment_id,
+            flush_every=self.flush_every,
+            flush_seconds=self.flush_seconds,
+            owned=owned,
+        )
+
+    def find_run(self, run_id: str | None):
+        """The MLflow run ``run_id`` if it exists and is not deleted, else None."""
+        if not run_id:
+            return None
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException:
+            return None
+        return None if run.info.lifecycle_stage == "deleted" else run
+
+    def close_run(self, run_id: str, status: str, reason: str, tags=None) -> bool:
+        """Mark someone else's RUNNING run ``status`` with ``reason`` (a dead worker's trial).
+        Returns False when the run is missing or already ended."""
+        run = self.find_run(run_id)
+        if run is None or run.info.status != "RUNNING":
+            return False
+        items = [RunTag(REASON_TAG, _as_text(reason))]
+        items += [RunTag(k, _as_text(v)) for k, v in (tags or {}).items()]
+        self._write(self.client.log_batch, run_id, tags=items)
+        self._write(self.client.set_terminated, run_id, status)
+        return True
+
+    @staticmethod
+    @_store_write
+    def _write(fn, *args, **kwargs):
+        return fn(*args, **kwargs)
 
     @contextmanager
     def run(self, experiment: str, name: str, **kwargs) -> Iterator[TrackedRun]:

@@ -1,0 +1,172 @@
+"""What a search study is, checked in full before any trial or run exists.
+
+A :class:`SearchSpec` is built from the composed root config and the command-line overrides:
+the search space, the overrides every trial shares, the objectives and where the study lives.
+:func:`preflight` composes a trial config at every probe value of the space (each group
+choice, each interval's ends), so an unknown key or a value a schema refuses is one line
+before the study starts, not a study full of failed trials.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+from optuna.distributions import CategoricalDistribution, IntDistribution
+from optuna.study import StudyDirection
+
+from research.config import compose, validate
+from research.errors import ConfigError
+from research.search.samplers import check_names
+from research.search.space import Dimension, parse_space
+
+#: metrics that ``fit`` reports every epoch, so a pruner can watch them
+PER_EPOCH = ("val/acc", "val/loss", "val/rmse", "train/acc", "train/loss", "train/rmse")
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """A search study, resolved: everything a worker process needs to run its trials."""
+
+    name: str
+    study: Any  # research.config.SearchStudy
+    space: dict[str, Dimension]
+    base_overrides: tuple[str, ...]  # study.overrides + the user's, shared by every trial
+    user_args: tuple[str, ...]  # the command line, to rebuild the spec in a worker
+    seed: int  # the sampler's
+    root: Path
+    tracking: Any  # research.config.TrackingConfig
+
+    @property
+    def n_trials(self) -> int:
+        """``study.n_trials``, capped at the grid's size for the grid sampler."""
+        from research.search.samplers import n_trials_for
+
+        return n_trials_for(self.study.sampler, self.space, self.study.n_trials)
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.study.objectives)
+
+    @property
+    def directions(self) -> list[StudyDirection]:
+        return [
+            StudyDirection.MAXIMIZE if d == "maximize" else StudyDirection.MINIMIZE
+            for d in self.study.objectives.values()
+        ]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.study.objectives) > 1
+
+    @property
+    def prune_metric(self) -> str | None:
+        """The objective a pruner watches, when it is reported every epoch."""
+        first = self.metrics[0]
+        return first if not self.multi_objective and first in PER_EPOCH else None
+
+    @property
+    def distributions(self) -> dict[str, Any]:
+        return {key: dim.distribution for key, dim in self.space.items()}
+
+    def trial_overrides(self, params: dict[str, Any]) -> list[str]:
+        """The Hydra overrides of a trial: the shared ones, then its sampled values."""
+        return [*self.base_overrides, *(self.space[k].override(params[k]) for k in self.space)]
+
+    def signature(self) -> dict[str, Any]:
+        """What may not change when a study is resumed (stored in the study's user attrs)."""
+        return {
+            "space": {k: d.text for k, d in self.space.items()},
+            "objectives": dict(self.study.objectives),
+            "overrides": list(self.base_overrides),
+        }
+
+    def signature_json(self) -> str:
+        return json.dumps(self.signature(), sort_keys=True)
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def is_study_override(override: str) -> bool:
+    key = _key(override)
+    return key == "study" or key.startswith("study.")
+
+
+def build_spec(cfg, groups: dict[str, Any], args: Sequence[str], root: Path) -> SearchSpec:
+    """The spec of ``cfg``'s study; ``args`` are the user's command-line overrides."""
+    study = groups["study"]
+    name = study.name or _selected_study(args)
+    params = OmegaConf.to_container(cfg.study.params, resolve=True) or {}
+    space = parse_space(params)
+    check_names(study.sampler, study.pruner, len(study.objectives))
+    if study.sampler == "grid":
+        from research.search.samplers import n_trials_for
+
+        n_trials_for("grid", space, 1)  # refuses continuous intervals now, not mid-study
+    user = [a for a in args if not is_study_override(a)]
+    for override in user:
+        if _key(override) in space:
+            raise ConfigError(
+                f"{override!r} sets a key the study searches (study.params.{_key(override)}): "
+                "remove one of them"
+            )
+    base = tuple([*(str(o) for o in study.overrides), *user])
+    seed = int(cfg.seed if study.seed is None else study.seed)
+    return SearchSpec(name, study, space, base, tuple(args), seed, root, groups["tracking"])
+
+
+def _selected_study(args: Sequence[str]) -> str:
+    """``bayes`` for ``+study=bayes``: a study's name defaults to its config option."""
+    for arg in args:
+        if _key(arg) == "study" and "=" in arg:
+            return arg.split("=", 1)[1]
+    return "study"
+
+
+def _probes(dim: Dimension) -> list[Any]:
+    dist = dim.distribution
+    if isinstance(dist, CategoricalDistribution):
+        return list(dist.choices)
+    if isinstance(dist, IntDistribution):
+        return [dist.low, dist.high]
+    return [dist.low, dist.high]
+
+
+def preflight(spec: SearchSpec) -> None:
+    """Compose and validate a trial config at every probe value of every searched key (one
+    key at a time, so an error names its key), and check the objectives exist for the data:
+    bad spaces fail here, in one line."""
+    kind = None
+    for key, dim in spec.space.items():
+        for value in _probes(dim):
+            try:
+                cfg = compose([*spec.base_overrides, dim.override(value)])
+                groups = validate(cfg)
+            except ConfigError as exc:
+                raise ConfigError(f"study.params.{key}={dim.text!r}: {exc}") from None
+            if cfg.get("study") is not None:
+                raise ConfigError("study.overrides may not select another study")
+            kind = kind or _data_kind(groups["data"].name)
+    for metric in spec.metrics:
+        if metric.endswith("/acc") and kind == "regression":
+            raise ConfigError(
+                f"study.objectives: {metric!r} is not measured on regression data; "
+                f"use {metric.replace('/acc', '/rmse')!r} or {metric.replace('/acc', '/loss')!r}"
+            )
+        if metric.endswith("/rmse") and kind == "classification":
+            raise ConfigError(
+                f"study.objectives: {metric!r} is not measured on classification data; "
+                f"use {metric.replace('/rmse', '/acc')!r} or {metric.replace('/rmse', '/loss')!r}"
+            )
+
+
+def _data_kind(name: str) -> str:
+    from research.data import REGRESSION
+
+    return "regression" if name in REGRESSION else "classification"

@@ -1,0 +1,123 @@
+"""What a finished study found, as text: the best trials (or the Pareto front), the trials
+table (CSV) and where to look next."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+from optuna.trial import FrozenTrial, TrialState
+
+from research.search.recovery import counts
+from research.search.storage import study_dir
+from research.track.provenance import command_line
+
+SHOWN = 5
+
+
+def best_trials(handle, n: int) -> list[FrozenTrial]:
+    """The ``n`` best COMPLETE trials (single objective), or the Pareto front."""
+    study, spec = handle.study, handle.spec
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return []
+    if spec.multi_objective:
+        front = sorted(study.best_trials, key=lambda t: t.number)
+        return front[:n]
+    sign = -1.0 if spec.study.objectives[spec.metrics[0]] == "maximize" else 1.0
+    return sorted(complete, key=lambda t: (sign * t.values[0], t.number))[:n]
+
+
+def trials_table(handle) -> str:
+    """Every trial: number, state, objective(s), final metrics, parameters, run id, reason."""
+    spec = handle.spec
+    trials = handle.study.get_trials(deepcopy=False)
+    metric_keys = sorted({k for t in trials for k in t.user_attrs.get("metrics", {})})
+    header = [
+        "trial",
+        "state",
+        "counted",
+        *spec.metrics,
+        *(f"metric:{k}" for k in metric_keys),
+        *(f"param:{k}" for k in spec.space),
+        "run_id",
+        "reason",
+    ]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for t in trials:
+        values = t.values or [None] * len(spec.metrics)
+        metrics = t.user_attrs.get("metrics", {})
+        writer.writerow(
+            [
+                t.number,
+                t.state.name,
+                counts(t),
+                *values,
+                *(metrics.get(k) for k in metric_keys),
+                *(t.params.get(k) for k in spec.space),
+                t.user_attrs.get("mlflow_run_id", ""),
+                t.user_attrs.get("fail_reason", ""),
+            ]
+        )
+    return out.getvalue()
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e12:
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def summary_lines(handle) -> list[str]:
+    """The end-of-study table and pointers, as printed by ``research.run``."""
+    spec, study = handle.spec, handle.study
+    trials = study.get_trials(deepcopy=False)
+    by_state = {s.name: sum(t.state == s for t in trials) for s in TrialState}
+    retried = sum(1 for t in trials if not counts(t))
+    lines = [
+        f"study {spec.name!r}: {by_state['COMPLETE']} complete, {by_state['PRUNED']} pruned, "
+        f"{by_state['FAIL'] - retried} failed"
+        + (f", {retried} crashed and retried" if retried else "")
+        + f" (n_trials={spec.n_trials}, sampler={spec.study.sampler}, "
+        f"pruner={spec.study.pruner})"
+    ]
+    best = best_trials(handle, 10 if spec.multi_objective else SHOWN)
+    if not best:
+        lines.append("no trial completed")
+    else:
+        title = "Pareto front" if spec.multi_objective else f"best {len(best)} trials"
+        extra = [m for m in ("test/acc", "test/rmse") if m not in spec.metrics]
+        header = ["trial", *spec.metrics, *extra, *spec.space]
+        rows = [
+            [
+                str(t.number),
+                *(_fmt(v) for v in t.values),
+                *(_fmt(t.user_attrs.get("metrics", {}).get(m)) for m in extra),
+                *(_fmt(t.params[k]) for k in spec.space),
+            ]
+            for t in best
+        ]
+        keep = [i for i, h in enumerate(header) if h not in extra or any(r[i] != "-" for r in rows)]
+        header = [header[i] for i in keep]
+        rows = [[r[i] for i in keep] for r in rows]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+        lines.append(f"{title}:")
+        lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths)))
+        lines.extend("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
+        lines.append(
+            f"retrain trial {best[0].number}: "
+            + command_line("research.run", spec.trial_overrides(best[0].params))
+        )
+    lines.append(
+        f"MLflow experiment {spec.name!r}, parent run {handle.parent_run_id}: "
+        "python -m research.ui   (http://127.0.0.1:5000)"
+    )
+    lines.append(f"trials table and figures: {study_dir(spec.root, spec.name)}/")
+    return lines

@@ -1,0 +1,305 @@
+"""Search studies end to end: real Optuna journal storage, real MLflow store, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+
+from research.run import main
+from research.search.storage import open_storage
+from tests.conftest import run_cli
+
+# studies of our own, found through Hydra's search path as a user's would be
+STUDIES = {
+    # fast: 2-D spirals, a few epochs per trial
+    "fast": """
+defaults: [base_search, _self_]
+name: fast
+sampler: tpe
+n_startup_trials: 2
+overrides: [data=spirals, data.n_per_class=100, regime=adam, regime.epochs=4]
+params:
+  model.hidden: choice([8], [32])
+  regime.lr: tag(log, interval(1e-4, 0.3))
+""",
+    "fast_lr": """
+defaults: [fast, _self_]
+params:
+  regime.lr: tag(log, interval(0.001, 0.1))
+""",
+    "fast_linear": """
+defaults: [fast, _self_]
+params:
+  regime.lr: interval(0.001, 0.1)
+""",
+    "unknown_key": """
+defaults: [fast, _self_]
+params:
+  model.nosuch: choice(1, 2)
+""",
+    "unknown_option": """
+defaults: [fast, _self_]
+params:
+  regime: choice(sgd, nosuch)
+""",
+    "unknown_metric": """
+defaults: [fast, _self_]
+objectives: {val/nosuch: maximize}
+""",
+    "diverging": """
+defaults: [base_search, _self_]
+name: diverging
+sampler: grid
+pruner: none
+overrides: [data=spirals, regime=sgd, regime.epochs=3]
+params:
+  regime.lr: choice(0.1, 1e12)
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def conf(tmp_path_factory) -> str:
+    """``hydra.searchpath=[file://...]`` of a folder holding :data:`STUDIES`."""
+    folder = tmp_path_factory.mktemp("conf")
+    (folder / "study").mkdir()
+    for name, text in STUDIES.items():
+        (folder / "study" / f"{name}.yaml").write_text(text)
+    return f"hydra.searchpath=[file://{folder}]"
+
+
+def client_for(root: Path) -> MlflowClient:
+    return MlflowClient(tracking_uri=f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+
+
+def load(root: Path, name: str) -> optuna.Study:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.load_study(study_name=name, storage=open_storage(None, root, name))
+
+
+def study_runs(root: Path, name: str):
+    client = client_for(root)
+    exp = client.get_experiment_by_name(name)
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return client, parents, children
+
+
+def test_a_small_study_logs_a_parent_and_one_child_per_trial_in_optunas_states(
+    isolated, capsys, conf
+):
+    args = [conf, "+study=fast", "study.name=random", "study.sampler=random"]
+    args += ["study.n_trials=6", "study.pruner=median"]
+    args += ["study.prune_after_trials=1", "study.prune_after_epochs=1", "regime.epochs=6"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "study 'random': " in out and "retrain trial" in out
+    study = load(isolated, "random")
+    trials = study.get_trials()
+    assert len(trials) == 6
+    client, parents, children = study_runs(isolated, "random")
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    parent = parents[0]
+    assert parent.data.tags["sampler"] == "random" and "git.commit" in parent.data.tags
+    assert json.loads(parent.data.tags["space"])["regime.lr"] == "tag(log, interval(1e-4, 0.3))"
+    by_number = {int(r.data.tags["trial.number"]): r for r in children}
+    assert sorted(by_number) == [t.number for t in trials]
+    for t in trials:
+        run = by_number[t.number]
+        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert run.info.run_id == t.user_attrs["mlflow_run_id"]
+        assert run.data.tags["trial.state"] == t.state.name
+        assert run.info.status == ("FAILED" if t.state == TrialState.FAIL else "FINISHED")
+        assert float(run.data.params["regime.lr"]) == pytest.approx(t.params["regime.lr"])
+        if t.state == TrialState.COMPLETE:
+            assert run.data.metrics["val/acc"] == pytest.approx(t.value)
+    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    assert pruned, "a wide lr range with a median pruner after 1 trial prunes some trials"
+    for t in pruned:
+        curve = client.get_metric_history(t.user_attrs["mlflow_run_id"], "val/acc")
+        last = max(t.intermediate_values)
+        assert 1 <= last < 6 and max(m.step for m in curve) == last  # a partial curve
+    best = client.get_metric_history(parent.info.run_id, "best/val/acc")
+    assert [m.value for m in sorted(best, key=lambda m: m.step)][-1] == pytest.approx(
+        study.best_value
+    )
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"trials.csv", "figures"} <= artifacts
+    figures = {a.path for a in client.list_artifacts(parent.info.run_id, "figures")}
+    assert "figures/history.png" in figures
+    assert (isolated / "studies" / "random" / "trials.csv").is_file()
+
+
+def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(isolated, capsys, conf):
+    assert main([conf, "+study=diverging", "study.n_trials=2"]) == 0, capsys.readouterr().err
+    trials = load(isolated, "diverging").get_trials()
+    states = {t.params["regime.lr"]: t.state for t in trials}
+    assert states == {0.1: TrialState.COMPLETE, 1e12: TrialState.FAIL}
+    failed = next(t for t in trials if t.state == TrialState.FAIL)
+    assert "became" in failed.user_attrs["fail_reason"]
+    _, _, children = study_runs(isolated, "diverging")
+    failed_run = next(r for r in children if r.info.status == "FAILED")
+    assert "became" in failed_run.data.tags["status.reason"]
+
+
+def test_a_sequential_seeded_study_gives_the_same_trials_twice(tmp_path, monkeypatch, capsys, conf):
+    results = []
+    for name in ("a", "b"):
+        root = tmp_path / name
+        root.mkdir()
+        monkeypatch.setenv("RESEARCH_ROOT", str(root))
+        assert main([conf, "+study=fast", "study.n_trials=5", "seed=3"]) == 0
+        trials = load(root, "fast").get_trials()
+        results.append([(t.number, t.state, t.params, t.values) for t in trials])
+    assert results[0] == results[1]
+    assert len({json.dumps(p, sort_keys=True) for _, _, p, _ in results[0]}) == 5
+
+
+def test_the_pareto_front_in_optuna_equals_the_one_logged_to_mlflow(isolated, capsys):
+    args = ["+study=pareto_search", "data=spirals", "study.n_trials=8", "regime.epochs=2"]
+    args += ["study.n_startup_trials=4"]
+    assert main(args) == 0, capsys.readouterr().err
+    study = load(isolated, "pareto_search")
+    front = sorted(t.number for t in study.best_trials)
+    client, parents, children = study_runs(isolated, "pareto_search")
+    path = client.download_artifacts(parents[0].info.run_id, "pareto_front.json")
+    logged = json.loads(Path(path).read_text())
+    assert logged["metrics"] == ["val/acc", "n_params"]
+    assert sorted(p["trial"] for p in logged["front"]) == front
+    tagged = sorted(int(r.data.tags["trial.number"]) for r in children if "pareto" in r.data.tags)
+    assert tagged == front
+    for point in logged["front"]:
+        trial = study.trials[point["trial"]]
+        assert point["values"] == trial.values
+        run = client.get_run(point["run_id"])
+        assert run.data.metrics["n_params"] == trial.values[1]
+
+
+def test_changing_the_space_of_an_existing_study_is_refused_unless_asked(isolated, capsys, conf):
+    assert main([conf, "+study=fast", "study.n_trials=1"]) == 0
+    capsys.readouterr()
+    changed = [conf, "+study=fast_lr", "study.n_trials=2"]
+    assert main(changed) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "allow_space_change" in err[0] and "regime.lr" in err[0]
+    assert len(load(isolated, "fast").trials) == 1
+    assert main([*changed, "study.allow_space_change=true"]) == 0
+    assert len(load(isolated, "fast").trials) == 2
+    capsys.readouterr()
+    linear = [conf, "+study=fast_linear", "study.n_trials=3", "study.allow_space_change=true"]
+    assert main(linear) == 2  # Optuna cannot mix a log and a linear scale in one study
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "another study.name" in err[0]
+    assert len(load(isolated, "fast").trials) == 2
+
+
+def _poll(predicate, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception:  # noqa: BLE001 - storage not created yet
+            pass
+        time.sleep(0.2)
+    pytest.fail("condition never reached")
+
+
+def test_a_study_killed_mid_trial_resumes_to_exactly_n_trials(isolated, conf):
+    args = [conf, "+study=fast", "study.n_trials=4", "regime.epochs=600", "study.pruner=none"]
+    env = {**os.environ, "RESEARCH_ROOT": str(isolated)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "research.run", *args],
+        cwd=isolated,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        # kill while trial 1 is training (trial 0 finished, so the study is mid-way)
+        _poll(lambda: any(t.number == 1 for t in load(isolated, "fast").trials))
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    killed = load(isolated, "fast").trials
+    assert killed[-1].state == TrialState.RUNNING  # left behind by the dead process
+    done = run_cli(*args, cwd=isolated)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    trials = load(isolated, "fast").trials
+    crashed = [t for t in trials if "crashed" in t.user_attrs]
+    assert len(crashed) == 1 and crashed[0].state == TrialState.FAIL
+    counted = [t for t in trials if not t.user_attrs.get("retried")]
+    assert len(counted) == 4 and all(t.state.is_finished() for t in trials)
+    retry = [t for t in trials if t.user_attrs.get("retry_of") == crashed[0].number]
+    assert len(retry) == 1 and retry[0].params == crashed[0].params
+    _, parents, children = study_runs(isolated, "fast")
+    assert [r.info.status for r in parents] == ["FINISHED"]
+    assert not [r for r in children if r.info.status == "RUNNING"]
+    assert len(children) == len(trials)
+    crashed_run = next(r for r in children if r.data.tags["trial.number"] == str(crashed[0].number))
+    assert crashed_run.info.status == "FAILED" and "died" in crashed_run.data.tags["status.reason"]
+
+
+def test_two_workers_share_one_study_without_losing_or_repeating_a_trial(isolated, conf):
+    args = [conf, "+study=fast", "study.n_trials=6", "study.workers=2"]
+    done = run_cli(*args, cwd=isolated)
+    assert done.returncode == 0, done.stderr
+    assert "locked" not in done.stderr and "Traceback" not in done.stderr
+    trials = load(isolated, "fast").trials
+    assert len(trials) == 6 and sorted(t.number for t in trials) == list(range(6))
+    assert all(t.state.is_finished() for t in trials)
+    workers = {t.user_attrs["worker"].split(":")[1] for t in trials}
+    assert len(workers) == 2, "both worker processes ran trials"
+    _, parents, children = study_runs(isolated, "fast")
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert sorted(int(r.data.tags["trial.number"]) for r in children) == list(range(6))
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("+study=unknown_key", "model.nosuch"),
+        ("study.params={regime.lr:'interval(0.5, 0.1)'}", "low 0.5 > high 0.1"),
+        ("study.params={regime.lr:'tag(log, interval(0, 0.1))'}", "log scale needs low > 0"),
+        ("study.params={regime.lr:'uniform(0, 1)'}", "regime.lr"),
+        ("+study=unknown_option", "nosuch"),
+        ("study.params={regime.lr:'choice(0.1, -1)'}", "regime.lr=-1"),
+        ("study.sampler=nosuch", "sampler"),
+        ("study.pruner=nosuch", "pruner"),
+        ("study.n_trials=0", "n_trials"),
+        ("study.workers=0", "workers"),
+        ("study.name=../escape", "study.name"),
+        ("study.objectives={val/acc: up}", "maximize"),
+        ("+study=unknown_metric", "val/nosuch"),
+        ("study.sampler=grid", "grid"),
+        ("study.sampler=cmaes", "cmaes"),
+    ],
+)
+def test_a_bad_study_is_one_line_before_anything_exists(isolated, capsys, conf, override, expected):
+    args = [conf, override] if override.startswith("+study=") else ["+study=bayes", override]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+    assert not (isolated / "studies").exists()
+    assert not (isolated / "mlruns").exists()
+
+
+def test_an_accuracy_objective_on_regression_data_is_refused(isolated, capsys):
+    assert main(["+study=bayes", "data=sine", "model.output=linear", "model.cost=quadratic"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "val/rmse" in err[0]
