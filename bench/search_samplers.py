@@ -19,6 +19,7 @@ import os
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import optuna
 
@@ -37,7 +38,7 @@ def run_study(sampler: str, seed: int, trials: int, study: str, extra: list[str]
         seconds = time.perf_counter() - started
         assert code == 0, f"{args} exited {code}"
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        s = optuna.load_study(study_name=study, storage=open_storage(None, root, study))
+        s = optuna.load_study(study_name=study, storage=open_storage(None, Path(root), study))
         best = s.best_trial
         pruned = sum(t.state.name == "PRUNED" for t in s.trials)
         return {

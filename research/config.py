@@ -559,7 +559,6 @@ class SearchStudy(StudyConfig):
     prune_after_epochs: int = 3  # and never stops a trial before this epoch
     allow_space_change: bool = False
     retry_crashed: int = 1
-    report: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,7 +135,9 @@ def _finish(handle: StudyHandle) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for name, fig in study_figures(handle.study, spec.metrics):
                 path = Path(tmp) / f"{name}.png"
-                fig.savefig(path, dpi=100, bbox_inches="tight")
+                with warnings.catch_warnings():  # matplotlib's layout notes are not news
+                    warnings.simplefilter("ignore")
+                    fig.savefig(path, dpi=100, bbox_inches="tight")
                 close(fig)
                 parent.log_artifact(path, "figures")
                 (out_dir / "figures").mkdir(exist_ok=True)

@@ -109,6 +109,12 @@ def build_spec(cfg, groups: dict[str, Any], args: Sequence[str], root: Path) -> 
         from research.search.samplers import n_trials_for
 
         n_trials_for("grid", space, 1)  # refuses continuous intervals now, not mid-study
+    if study.workers > 1 and (study.storage or "").startswith("sqlite"):
+        raise ConfigError(
+            f"study.storage={study.storage!r} is not allowed with study.workers="
+            f"{study.workers}: SQLite locks under parallel writers; leave study.storage empty "
+            "(journal file) or use postgresql://..."
+        )
     user = [a for a in args if not is_study_override(a)]
     for override in user:
         if _key(override) in space:

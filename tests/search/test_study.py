@@ -303,3 +303,77 @@ def test_an_accuracy_objective_on_regression_data_is_refused(isolated, capsys):
     assert main(["+study=bayes", "data=sine", "model.output=linear", "model.cost=quadratic"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "val/rmse" in err[0]
+
+
+def test_ctrl_c_stops_a_study_cleanly_and_a_rerun_finishes_it(isolated, conf):
+    args = [conf, "+study=fast", "study.n_trials=2", "regime.epochs=600", "study.pruner=none"]
+    env = {**os.environ, "RESEARCH_ROOT": str(isolated)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "research.run", *args],
+        cwd=isolated,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _poll(lambda: "mlflow_run_id" in load(isolated, "fast").trials[0].user_attrs)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "rerun the command to resume" in err
+    trials = load(isolated, "fast").trials
+    assert trials[0].state == TrialState.FAIL and "interrupted" in trials[0].user_attrs["crashed"]
+    assert trials[1].state == TrialState.WAITING  # its retry, queued with the same params
+    _, parents, children = study_runs(isolated, "fast")
+    assert [r.info.status for r in parents] == ["KILLED"]
+    assert [r.info.status for r in children] == ["KILLED"]
+    done = run_cli(*args, cwd=isolated)
+    assert done.returncode == 0, done.stderr
+    trials = load(isolated, "fast").trials
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert trials[1].params == trials[0].params
+    _, parents, _ = study_runs(isolated, "fast")
+    assert [r.info.status for r in parents] == ["FINISHED"]
+
+
+def test_a_study_resumed_in_two_commands_gives_the_trials_of_one_command(
+    tmp_path, monkeypatch, capsys, conf
+):
+    def trials(root: Path, *counts: int):
+        root.mkdir()
+        monkeypatch.setenv("RESEARCH_ROOT", str(root))
+        for n in counts:
+            assert main([conf, "+study=fast", f"study.n_trials={n}", "regime.epochs=2"]) == 0
+        return [(t.params, t.values, t.state) for t in load(root, "fast").trials]
+
+    assert trials(tmp_path / "resumed", 3, 6) == trials(tmp_path / "straight", 6)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        ["study.sampler=qmc"],
+        ["study.sampler=random"],
+        ["study.sampler=nsga2", "study.pruner=none"],
+        ["study.sampler=grid", "study.params={regime.lr:'choice(0.001, 0.01)'}"],
+        ["study.pruner=percentile"],
+        ["study.pruner=halving"],
+        ["study.pruner=hyperband"],
+        ["study.pruner=none"],
+    ],
+)
+def test_every_sampler_and_pruner_runs_a_small_study(isolated, capsys, conf, setting):
+    # n_trials=6 > the grid's 2 x 2 points: a grid study stops when it has covered them
+    args = [conf, "+study=fast", "study.n_trials=6", "regime.epochs=3", *setting]
+    assert main(args) == 0, capsys.readouterr().err
+    trials = load(isolated, "fast").trials
+    assert all(t.state.is_finished() for t in trials)
+    if "study.sampler=grid" in setting:
+        points = {(t.params["model.hidden"], t.params["regime.lr"]) for t in trials}
+        assert len(trials) == 4 and len(points) == 4
+    else:
+        assert len(trials) == 6
