@@ -559,6 +559,7 @@ class SearchStudy(StudyConfig):
     prune_after_epochs: int = 3  # and never stops a trial before this epoch
     allow_space_change: bool = False
     retry_crashed: int = 1
+    report: bool = True  # write studies/<name>/report.html at the end and attach it to MLflow
 
     def __post_init__(self) -> None:
         super().__post_init__()

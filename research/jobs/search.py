@@ -91,6 +91,8 @@ def run_search(cfg, groups, args: list[str], command: str) -> SearchOutcome:
     counts = progress_counts(handle.study)
     complete = counts["counted"] >= spec.n_trials and counts["running"] == 0
     _finish(handle)
+    if spec.study.report:
+        _report(handle)
     if complete:
         _end_parent(handle, "FINISHED", None)
     else:
@@ -101,6 +103,18 @@ def run_search(cfg, groups, args: list[str], command: str) -> SearchOutcome:
 def _end_parent(handle: StudyHandle, status: str, reason: str | None) -> None:
     if handle.parent is not None:
         handle.parent.end(status, reason)
+
+
+def _report(handle: StudyHandle) -> None:
+    """The study's report, written to its folder and attached to the parent run."""
+    from research.report.build import make_report
+
+    html_path, _ = make_report(
+        [handle.spec.name], handle.spec.root, handle.tracker.store, handle.spec.study.storage
+    )
+    parent = handle.tracker.attach(handle.parent_run_id)
+    parent.log_artifact(html_path)
+    parent.set_tags({"report": str(html_path)})
 
 
 def _finish(handle: StudyHandle) -> None:

@@ -149,7 +149,7 @@ def _create_parent(
         "storage": describe(s.storage, spec.root, spec.name),
         "space": json.dumps({k: d.text for k, d in spec.space.items()}),
         "objectives": json.dumps(dict(s.objectives)),
-        "overrides": " ".join(spec.base_overrides),
+        "overrides": json.dumps(list(spec.base_overrides)),
         "seed": spec.seed,
         "n_trials": spec.n_trials,
         **provenance_tags(spec.root, command),

@@ -119,5 +119,8 @@ def summary_lines(handle) -> list[str]:
         f"MLflow experiment {spec.name!r}, parent run {handle.parent_run_id}: "
         "python -m research.ui   (http://127.0.0.1:5000)"
     )
-    lines.append(f"trials table and figures: {study_dir(spec.root, spec.name)}/")
+    folder = study_dir(spec.root, spec.name)
+    if spec.study.report:
+        lines.append(f"report: {folder / 'report.html'}")
+    lines.append(f"trials table and figures: {folder}/")
     return lines

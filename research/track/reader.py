@@ -1,0 +1,82 @@
+"""Reading a study back from MLflow (for reports): its parent run, child runs and curves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from research.track.store import Store
+from research.track.tracker import PARENT_TAG
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a report needs of one run, without MLflow types."""
+
+    run_id: str
+    name: str
+    status: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    metrics: dict[str, float]
+    start_ms: int
+    end_ms: int | None
+
+
+@dataclass(frozen=True)
+class StudyRuns:
+    experiment: str
+    parent: RunRecord
+    children: list[RunRecord] = field(default_factory=list)
+
+
+def _record(run) -> RunRecord:
+    return RunRecord(
+        run.info.run_id,
+        run.info.run_name or "",
+        run.info.status,
+        dict(run.data.params),
+        dict(run.data.tags),
+        dict(run.data.metrics),
+        run.info.start_time,
+        run.info.end_time,
+    )
+
+
+class StoreReader:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.client = MlflowClient(tracking_uri=store.tracking_uri)
+
+    def study(self, experiment: str, parent_run_id: str | None = None) -> StudyRuns | None:
+        """The study's parent run (``parent_run_id``, else the newest top-level run with a
+        ``study.kind`` tag) and its children; None if the experiment or parent is missing."""
+        try:
+            exp = self.client.get_experiment_by_name(experiment)
+        except MlflowException:
+            return None
+        if exp is None:
+            return None
+        runs = self.client.search_runs([exp.experiment_id], max_results=50000)
+        parents = [
+            r
+            for r in runs
+            if PARENT_TAG not in r.data.tags
+            and "study.kind" in r.data.tags
+            and (parent_run_id is None or r.info.run_id == parent_run_id)
+        ]
+        if not parents:
+            return None
+        parent = max(parents, key=lambda r: r.info.start_time)
+        children = [r for r in runs if r.data.tags.get(PARENT_TAG) == parent.info.run_id]
+        return StudyRuns(experiment, _record(parent), [_record(r) for r in children])
+
+    def history(self, run_id: str, key: str) -> list[tuple[int, float]]:
+        """(step, value) of ``key`` in step order."""
+        points = self.client.get_metric_history(run_id, key)
+        return [(m.step, m.value) for m in sorted(points, key=lambda m: (m.step, m.timestamp))]
+
+    def log_artifact(self, run_id: str, path: str, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(run_id, path, artifact_path)
