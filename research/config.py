@@ -210,6 +210,7 @@ class MLPModel(ModelConfig):
     init: str = "fan_in"
     dropout: float = 0.0
     batch_norm: bool = False
+    bias: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -583,7 +584,63 @@ class SearchStudy(StudyConfig):
             _one_of(f"objectives.{metric}", direction, OBJECTIVE_DIRECTIONS)
 
 
-STUDY_SCHEMAS = {"search": SearchStudy}
+EVOLVE_OBJECTIVES = ("fitness", "size")
+
+
+@dataclass
+class EvolveStudy(StudyConfig):
+    """Neuroevolution with DEAP: an ``algorithm`` (engine) evolves genomes that an ``encoding``
+    turns into the weights of the ``model`` network, scored by the ``task``.
+
+    ``objectives``: ``fitness`` (the task's, maximised) and optionally ``size`` (active
+    connections, |w| >= ``prune_below``, minimised) for multi-objective algorithms. ``stages``:
+    task-parameter overrides evolved in turn before the goal task (see evolve/staging.py).
+    """
+
+    kind: str = "evolve"
+    algorithm: str = "cmaes"
+    settings: dict[str, Any] = field(default_factory=dict)
+    encoding: str = "direct"
+    encoding_settings: dict[str, Any] = field(default_factory=dict)
+    generations: int = 200
+    max_evals: int | None = None
+    stop_on_solve: bool = True
+    objectives: list[str] = field(default_factory=lambda: ["fitness"])
+    prune_below: float = 0.0
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    advance_at: float | None = None
+    stage_generations: int | None = None
+    force_advance: bool = False
+    backtrack: bool = False
+    checkpoint_every: int = 1
+    seed: int | None = None  # of the evolution; defaults to the root seed
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.generations >= 1, "generations", self.generations, "must be >= 1")
+        _positive("max_evals", self.max_evals, allow_none=True)
+        _require(bool(self.objectives), "objectives", [], "give fitness and optionally size")
+        for name in self.objectives:
+            _one_of("objectives", name, EVOLVE_OBJECTIVES)
+        _require(
+            self.objectives[0] == "fitness",
+            "objectives",
+            list(self.objectives),
+            "the first objective must be fitness",
+        )
+        _require(self.prune_below >= 0, "prune_below", self.prune_below, "must be >= 0")
+        _positive("stage_generations", self.stage_generations, allow_none=True)
+        _positive("checkpoint_every", self.checkpoint_every)
+        if self.stages:
+            _require(
+                self.advance_at is not None or self.stage_generations is not None,
+                "stages",
+                "[...]",
+                "staging needs advance_at and/or stage_generations (with force_advance)",
+            )
+
+
+STUDY_SCHEMAS = {"search": SearchStudy, "evolve": EvolveStudy}
 
 
 # --------------------------------------------------------------------------------------- root
@@ -599,6 +656,7 @@ class Config:
     regime: Any = MISSING
     tracking: Any = MISSING
     study: Any = None
+    task: Any = None  # evolution studies: what the networks are scored on (conf/task/)
     name: str = "train"
     seed: int = 0
 

@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_study(cfg, groups, args, command) -> int:
+    if groups["study"].kind == "evolve":
+        return _run_evolve(cfg, groups, args, command)
     from research.jobs.search import run_search
 
     try:
@@ -76,6 +78,28 @@ def _run_study(cfg, groups, args, command) -> int:
         return 143
     print("\n".join(outcome.lines))
     return 0 if outcome.complete else 1
+
+
+KEPT = "the last checkpoint is kept; rerun the command to resume"
+
+
+def _run_evolve(cfg, groups, args, command) -> int:
+    from research.jobs.evolve import run_evolve
+
+    try:
+        lines = run_evolve(cfg, groups, args, command)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the last checkpoint is kept; rerun the command to resume", file=sys.stderr
+        )
+        return 130
+    except Terminated:
+        print(
+            "terminated: the last checkpoint is kept; rerun the command to resume", file=sys.stderr
+        )
+        return 143
+    print("\n".join(lines))
+    return 0
 
 
 def _print_outcome(outcome) -> None:

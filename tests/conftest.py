@@ -39,3 +39,26 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300, module: str = "research
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh database on the test PostgreSQL server (``$RESEARCH_TEST_POSTGRES_URL``, which
+    ``.ci/run`` sets after starting one with ``.ci/postgres.sh``), dropped afterwards."""
+    admin = os.environ.get("RESEARCH_TEST_POSTGRES_URL")
+    if not admin:
+        pytest.skip("no PostgreSQL server: set RESEARCH_TEST_POSTGRES_URL (see .ci/postgres.sh)")
+    psycopg = pytest.importorskip("psycopg", reason="pip install 'research[postgres]'")
+    import uuid
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = psycopg.connect(admin, autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+    base = admin.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,12 +59,14 @@ def open_storage(url: str | None, root: Path, name: str) -> optuna.storages.Base
     if scheme == "sqlite":
         return RDBStorage(url)
     try:
-        return RDBStorage(
-            url,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=GRACE_SECONDS,
-            engine_kwargs={"pool_pre_ping": True},
-        )
+        with warnings.catch_warnings():  # heartbeat is "experimental" in Optuna since 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                url,
+                heartbeat_interval=HEARTBEAT_SECONDS,
+                grace_period=GRACE_SECONDS,
+                engine_kwargs={"pool_pre_ping": True},
+            )
     except Exception as exc:  # noqa: BLE001 - driver/connection errors become one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ConfigError(

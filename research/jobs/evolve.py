@@ -1,0 +1,356 @@
+"""The ``evolve`` job: ``python -m research.run +study=evolve task=pole_double``.
+
+One generation: the engine proposes genomes, the encoding turns them into weights of the
+template network, the task scores the whole population in one call, the engine is told. Each
+generation is logged to the study's parent run (``fitness/best|mean|std``, ``evals``,
+``stage``, ``hypervolume``, the engine's own statistics) and checkpointed atomically; a rerun
+of the command resumes from the newest checkpoint that verifies and ends bit-identical to an
+uninterrupted run. Staging runs one child run per stage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import OmegaConf
+from tqdm import tqdm
+
+from research.config import flatten, to_yaml
+from research.errors import ConfigError
+from research.evolve import checkpoint
+from research.evolve.staging import StageState, Staging
+from research.nn.build import MODELS
+from research.search.storage import study_dir
+from research.track import TrackedRun, Tracker
+from research.track.provenance import provenance_tags
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    """Everything that changes from generation to generation (checkpointed)."""
+
+    generation: int = 0
+    evals: int = 0
+    stage: StageState = field(default_factory=StageState)
+    champion: np.ndarray | None = None  # best genome seen on the goal task
+    champion_fitness: float = float("-inf")
+    solved_at: int | None = None  # evaluations when the goal task was first solved
+    stage_evals: list[int] = field(default_factory=list)  # evals when each stage was left
+    parent_run_id: str = ""
+    stage_run_id: str = ""
+    logged_up_to: int = -1  # last generation whose metrics reached MLflow
+
+
+@dataclass
+class EvolveSetup:
+    """The resolved study: built (and so validated) before any run exists."""
+
+    name: str
+    study: Any
+    task_name: str
+    task_params: dict[str, Any]
+    staging: Staging
+    net: Any
+    encoding: Any
+    seed: int
+    root: Path
+    signature: str
+
+    def make_task(self, stage: int):
+        from research.tasks import make_task
+
+        return make_task(self.task_name, **self.staging.task_params(self.task_params, stage))
+
+    def make_engine(self):
+        from research.evolve import make_engine
+
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xE70]))
+        return make_engine(
+            self.study.algorithm, self.encoding.n_genes, rng, **dict(self.study.settings)
+        )
+
+
+def _plain(node) -> Any:
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+
+
+def setup(cfg, groups, args, root: Path) -> EvolveSetup:
+    """Build task(s), network, encoding and engine once: every bad value is a ConfigError."""
+    from research.evolve import make_encoding
+
+    study = groups["study"]
+    if cfg.get("task") is None:
+        raise ConfigError("an evolve study needs a task: add task=pole_single (or xor, ...)")
+    task_cfg = dict(_plain(cfg.task))
+    task_name = task_cfg.pop("name")
+    name = study.name or "evolve"
+    staging = Staging(
+        tuple(dict(_plain(s)) for s in study.stages),
+        study.advance_at,
+        study.stage_generations,
+        study.backtrack,
+        study.force_advance,
+    )
+    seed = int(cfg.seed if study.seed is None else study.seed)
+    tasks = []
+    for stage in range(staging.n_stages):
+        from research.tasks import make_task
+
+        tasks.append(make_task(task_name, **staging.task_params(task_cfg, stage)))
+    model = groups["model"]
+    if model.name not in ("mlp", "perceptron", "elman"):
+        raise ConfigError(f"model={model.name!r} cannot be evolved: use mlp or elman")
+    if getattr(model, "dropout", 0) or getattr(model, "batch_norm", False):
+        raise ConfigError("an evolved mlp needs model.dropout=0 and model.batch_norm=false")
+    build = MODELS[model.name]
+    net = build(model, tasks[0].n_inputs, tasks[0].n_outputs, np.random.default_rng(seed))
+    encoding = make_encoding(study.encoding, net, **dict(_plain(study.encoding_settings)))
+    signature = json.dumps(
+        {"study": _plain(cfg.study), "task": _plain(cfg.task), "model": _plain(cfg.model)},
+        sort_keys=True,
+        default=str,
+    )
+    ev = EvolveSetup(
+        name, study, task_name, task_cfg, staging, net, encoding, seed, root, signature
+    )
+    ev.make_engine()  # unknown algorithm or setting: fail now
+    return ev
+
+
+# ------------------------------------------------------------------------------ the loop
+def objectives(ev: EvolveSetup, fitness: np.ndarray, thetas: np.ndarray) -> np.ndarray:
+    """(P,) fitness, or (P, M) columns all to maximise: fitness, -active connections."""
+    if len(ev.study.objectives) == 1:
+        return fitness
+    size = np.count_nonzero(thetas, axis=1).astype(np.float64)
+    return np.column_stack([fitness, -size])
+
+
+def decode(ev: EvolveSetup, genomes: np.ndarray) -> np.ndarray:
+    thetas = np.asarray(ev.encoding.decode(genomes), dtype=ev.net.dtype)
+    if ev.study.prune_below > 0:
+        thetas = np.where(np.abs(thetas) < ev.study.prune_below, 0, thetas)
+    return thetas
+
+
+def run_evolve(cfg, groups, args, command: str):
+    from research.track import resolve_store
+
+    tracking = groups["tracking"]
+    store = resolve_store(tracking.kind, tracking.uri, tracking.root)
+    ev = setup(cfg, groups, args, store.root)
+    folder = study_dir(ev.root, ev.name)
+    ckdir = folder / "checkpoints"
+    tracker = Tracker.from_config(tracking)
+    engine = ev.make_engine()
+    restored = checkpoint.load_latest(ckdir)
+    if restored is not None:
+        _, state = restored
+        if state["signature"] != ev.signature:
+            raise ConfigError(
+                f"study {ev.name!r} exists with another config (studies/{ev.name}/); set "
+                "another study.name to start a new evolution"
+            )
+        engine.load_state_dict(state["engine"])
+        progress: Progress = state["progress"]
+        parent = tracker.attach(progress.parent_run_id, owned=True)
+    else:
+        progress = Progress()
+        parent = _create_parent(ev, tracker, cfg, command)
+        progress.parent_run_id = parent.run_id
+    stage_run = _stage_run(ev, tracker, progress)
+    task = ev.make_task(progress.stage.stage)
+    bar = tqdm(
+        total=ev.study.generations,
+        initial=progress.generation,
+        desc=ev.name,
+        unit="gen",
+        disable=None,
+        file=sys.stderr,
+    )
+    try:
+        while not _done(ev, progress):
+            genomes = engine.ask()
+            thetas = decode(ev, genomes)
+            result = task.evaluate(ev.net, thetas)
+            engine.tell(objectives(ev, result.fitness, thetas))
+            progress.generation += 1
+            progress.evals += int(result.evals)
+            best = int(np.argmax(result.fitness))
+            goal = ev.staging.is_goal(progress.stage)
+            if goal and result.fitness[best] > progress.champion_fitness:
+                progress.champion = np.array(genomes[best], copy=True)
+                progress.champion_fitness = float(result.fitness[best])
+            if goal and result.solved.any() and progress.solved_at is None:
+                progress.solved_at = progress.evals
+            metrics = _generation_metrics(ev, engine, result, progress)
+            if progress.generation > progress.logged_up_to:
+                parent.log_metrics(metrics, progress.generation)
+                if stage_run is not None:
+                    stage_run.log_metrics(metrics, progress.generation)
+            changed = ev.staging.update(
+                progress.stage,
+                progress.generation,
+                float(result.fitness[best]),
+                bool(result.solved.any()),
+            )
+            if changed:
+                progress.stage_evals.append(progress.evals)
+                task = ev.make_task(progress.stage.stage)
+                if stage_run is not None:
+                    stage_run.end()
+                stage_run = _stage_run(ev, tracker, progress)
+            if progress.generation % ev.study.checkpoint_every == 0 or _done(ev, progress):
+                parent.flush()
+                if stage_run is not None:
+                    stage_run.flush()
+                progress.logged_up_to = progress.generation
+                state = {"signature": ev.signature, "engine": engine.state_dict()}
+                state["progress"] = progress
+                checkpoint.save(ckdir, progress.generation, state)
+            bar.update(1)
+            bar.set_postfix(best=f"{metrics['fitness/best']:.4g}", evals=progress.evals)
+    except BaseException as exc:
+        bar.close()
+        if stage_run is not None:
+            stage_run.end("KILLED", f"interrupted ({type(exc).__name__}); rerun to resume")
+        parent.end("KILLED", f"interrupted ({type(exc).__name__}); rerun to resume")
+        raise
+    bar.close()
+    if stage_run is not None:
+        stage_run.end()
+    lines = _finish(ev, tracker, parent, progress, engine, folder)
+    parent.end()
+    return lines
+
+
+def _done(ev: EvolveSetup, p: Progress) -> bool:
+    if p.generation >= ev.study.generations:
+        return True
+    if ev.study.max_evals is not None and p.evals >= ev.study.max_evals:
+        return True
+    return ev.study.stop_on_solve and p.solved_at is not None
+
+
+def _generation_metrics(ev, engine, result, progress: Progress) -> dict[str, float]:
+    f = np.asarray(result.fitness, dtype=np.float64)
+    metrics = {
+        "fitness/best": float(f.max()),
+        "fitness/mean": float(f.mean()),
+        "fitness/std": float(f.std()),
+        "evals": float(progress.evals),
+        "stage": float(progress.stage.stage),
+        "solved": float(result.solved.sum()),
+    }
+    for key, value in engine.stats().items():
+        metrics.setdefault(key, float(value))
+    return metrics
+
+
+def _create_parent(ev: EvolveSetup, tracker: Tracker, cfg, command: str) -> TrackedRun:
+    tags = {
+        "study.kind": "evolve",
+        "study.name": ev.name,
+        "algorithm": ev.study.algorithm,
+        "encoding": ev.study.encoding,
+        "task": ev.task_name,
+        "seed": ev.seed,
+        **provenance_tags(ev.root, command),
+    }
+    parent = tracker.start_run(ev.name, ev.name, tags=tags)
+    params = {
+        k: v for k, v in flatten(cfg).items() if k.split(".")[0] in ("study", "task", "model")
+    }
+    params["seed"] = ev.seed
+    params["n_genes"] = ev.encoding.n_genes
+    parent.log_params(params)
+    parent.log_text(to_yaml(cfg), "config.yaml")
+    return parent
+
+
+def _stage_run(ev: EvolveSetup, tracker: Tracker, p: Progress) -> TrackedRun | None:
+    """The child run of the current stage (staging only): created once, reattached on resume."""
+    if ev.staging.n_stages == 1:
+        return None
+    if p.stage_run_id and tracker.find_run(p.stage_run_id) is not None:
+        run = tracker.find_run(p.stage_run_id)
+        if run.data.tags.get("stage") == str(p.stage.stage) and run.info.status != "FINISHED":
+            return tracker.attach(p.stage_run_id, owned=True)
+    params = ev.staging.task_params(ev.task_params, p.stage.stage)
+    run = tracker.start_run(
+        ev.name,
+        f"stage-{p.stage.stage}",
+        parent=p.parent_run_id,
+        tags={"stage": p.stage.stage, "stage.task": json.dumps(params, default=str)},
+    )
+    p.stage_run_id = run.run_id
+    return run
+
+
+def _finish(ev, tracker, parent: TrackedRun, p: Progress, engine, folder: Path) -> list[str]:
+    """Champion weights and config, Pareto front (multi-objective), summary tags."""
+    from research.report.evolve_figures import pareto_figure
+
+    tags = {
+        "evolve.generations": p.generation,
+        "evolve.evals": p.evals,
+        "evolve.solved": p.solved_at is not None,
+        "evolve.solved_at_evals": p.solved_at if p.solved_at is not None else "",
+        "evolve.stage_evals": json.dumps(p.stage_evals),
+        "evolve.champion_fitness": p.champion_fitness,
+    }
+    generalisation = None
+    with tempfile.TemporaryDirectory() as tmp:
+        if p.champion is not None:
+            theta = decode(ev, p.champion[None, :])
+            final = ev.make_task(ev.staging.n_stages - 1).evaluate(ev.net, theta)
+            generalisation = final.info.get("generalisation")
+            if generalisation is not None:
+                tags["evolve.generalisation"] = int(np.asarray(generalisation)[0])
+            ev.net.theta[:] = theta[0]
+            path = Path(tmp) / "champion.npz"
+            np.savez(path, **ev.net.state_dict())
+            parent.log_artifact(path)
+            parent.log_dict(
+                {
+                    "fitness": p.champion_fitness,
+                    "genome": p.champion.tolist(),
+                    "network": type(ev.net).__name__,
+                    "n_params": int(ev.net.n_params),
+                    "active": int(np.count_nonzero(theta)),
+                },
+                "champion.json",
+            )
+        front = getattr(engine, "front", None)
+        if len(ev.study.objectives) > 1 and callable(front):
+            genomes, values = front()
+            rows = ["fitness,size"] + [f"{v[0]},{-v[1]}" for v in values]
+            csv_path = Path(tmp) / "pareto_front.csv"
+            csv_path.write_text("\n".join(rows) + "\n")
+            parent.log_artifact(csv_path)
+            fig = pareto_figure(np.asarray(values), ev.name)
+            parent.log_figure(fig, "pareto_front.png")
+    parent.set_tags(tags)
+    lines = [
+        f"evolution {ev.name!r}: {p.generation} generations, {p.evals} evaluations, "
+        f"best fitness {p.champion_fitness:.6g}"
+        + (f", solved after {p.solved_at} evaluations" if p.solved_at is not None else ""),
+    ]
+    if generalisation is not None:
+        lines.append(f"  generalisation: {int(np.asarray(generalisation)[0])}/625 starts")
+    if p.stage_evals:
+        lines.append(f"  stages left after evaluations {p.stage_evals}")
+    lines.append(
+        f"MLflow experiment {ev.name!r}, parent run {p.parent_run_id}: python -m research.ui"
+    )
+    lines.append(f"checkpoints: {folder / 'checkpoints'}/")
+    return lines

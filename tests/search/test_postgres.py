@@ -1,0 +1,50 @@
+"""Studies on a real PostgreSQL storage (skipped without a server)."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from research.search.storage import open_storage
+from tests.conftest import run_cli
+from tests.search.test_study import STUDIES, study_runs
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def conf(tmp_path):
+    (tmp_path / "conf" / "study").mkdir(parents=True)
+    (tmp_path / "conf" / "study" / "fast.yaml").write_text(STUDIES["fast"])
+    return f"hydra.searchpath=[file://{tmp_path / 'conf'}]"
+
+
+def test_two_workers_on_postgresql_run_exactly_n_trials(isolated, conf, postgres_url):
+    args = [conf, "+study=fast", "study.n_trials=6", "study.workers=2"]
+    args.append(f"study.storage={postgres_url}")
+    done = run_cli(*args, cwd=isolated)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(
+        study_name="fast", storage=open_storage(postgres_url, isolated, "fast")
+    )
+    trials = study.trials
+    assert sorted(t.number for t in trials) == list(range(6))
+    assert all(t.state.is_finished() for t in trials)
+    assert len({t.user_attrs["worker"] for t in trials}) == 2
+    _, parents, children = study_runs(isolated, "fast")
+    assert parents[0].info.status == "FINISHED" and parents[0].data.tags["storage"].startswith(
+        "postgresql://127.0.0.1"
+    )
+    assert sorted(int(r.data.tags["trial.number"]) for r in children) == list(range(6))
+    assert not (isolated / "studies" / "fast" / "journal.log").exists()
+
+
+def test_a_bad_postgresql_url_is_one_line(isolated, conf, capsys):
+    from research.run import main
+
+    bad = "postgresql://nobody@127.0.0.1:1/none"
+    assert main([conf, "+study=fast", f"study.storage={bad}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot connect" in err[0] and "127.0.0.1:1" in err[0]
