@@ -78,5 +78,15 @@ class StoreReader:
         points = self.client.get_metric_history(run_id, key)
         return [(m.step, m.value) for m in sorted(points, key=lambda m: (m.step, m.timestamp))]
 
+    def artifact_text(self, run_id: str, path: str) -> str | None:
+        """The text of artifact ``path`` of run ``run_id``, or None if it does not exist."""
+        from pathlib import Path
+
+        try:
+            local = self.client.download_artifacts(run_id, path)
+        except (MlflowException, OSError):
+            return None
+        return Path(local).read_text()
+
     def log_artifact(self, run_id: str, path: str, artifact_path: str | None = None) -> None:
         self.client.log_artifact(run_id, path, artifact_path)
