@@ -17,11 +17,13 @@ from research.search.driver import (
     close_orphan_runs,
     open_study,
     progress_counts,
+    quiet_optuna,
     study_path,
     work,
 )
 from research.search.recovery import recover
 from research.search.spec import build_spec, preflight
+from research.search.storage import open_storage
 from research.search.summary import best_trials, summary_lines, trials_table
 from research.search.workers import start_workers, stop_workers, wait_for
 from research.track import Tracker, resolve_store
@@ -68,8 +70,10 @@ def run_search(cfg, groups, args: list[str], command: str) -> SearchOutcome:
     store = resolve_store(tracking.kind, tracking.uri, tracking.root)
     spec = build_spec(cfg, groups, args, store.root)
     preflight(spec)  # nothing exists yet: a bad space leaves no study and no run behind
+    quiet_optuna()
+    storage = open_storage(spec.study.storage, spec.root, spec.name)  # a bad URL fails here
     tracker = Tracker.from_config(tracking)
-    handle = open_study(spec, tracker, command, create=True)
+    handle = open_study(spec, tracker, command, create=True, storage=storage)
     close_orphan_runs(handle)
     bar = TrialBar(handle)
     try:

@@ -57,12 +57,15 @@ def quiet_optuna() -> None:
 
 
 # ------------------------------------------------------------------------------ opening
-def open_study(spec: SearchSpec, tracker: Tracker, command: str, *, create: bool) -> StudyHandle:
+def open_study(
+    spec: SearchSpec, tracker: Tracker, command: str, *, create: bool, storage=None
+) -> StudyHandle:
     """Load the study (and, with ``create``, create it and its parent run if missing). A study
     that exists with another space, objectives or shared overrides is refused unless
     ``study.allow_space_change``."""
     quiet_optuna()
-    storage = open_storage(spec.study.storage, spec.root, spec.name)
+    if storage is None:
+        storage = open_storage(spec.study.storage, spec.root, spec.name)
     with study_lock(storage, spec.root, spec.name):
         try:
             study = optuna.load_study(study_name=spec.name, storage=storage)
