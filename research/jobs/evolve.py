@@ -71,12 +71,15 @@ class EvolveSetup:
         return make_task(self.task_name, **self.staging.task_params(self.task_params, stage))
 
     def make_engine(self):
-        from research.evolve import make_engine
+        from research.evolve import make_engine, neuron_groups
 
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xE70]))
-        return make_engine(
-            self.study.algorithm, self.encoding.n_genes, rng, **dict(self.study.settings)
-        )
+        settings = dict(_plain(self.study.settings))
+        if self.study.algorithm == "esp":  # one subpopulation per hidden neuron of the net
+            if self.study.encoding != "direct":
+                raise ConfigError("algorithm=esp evolves neurons: it needs study.encoding=direct")
+            settings["groups"] = neuron_groups(self.net)
+        return make_engine(self.study.algorithm, self.encoding.n_genes, rng, **settings)
 
 
 def _plain(node) -> Any:

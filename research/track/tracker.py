@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
+import os
 import time
 import weakref
 from collections.abc import Iterator, Mapping
@@ -194,6 +195,23 @@ def _status_for(exc: BaseException) -> tuple[str, str]:
     return "FAILED", f"{type(exc).__name__}: {message[0] if message else ''}".rstrip(": ")
 
 
+def _create_local_db(path: Path) -> None:
+    """Create the SQLite store atomically: MLflow builds its schema in a private file, which is
+    then linked into place. A process killed while MLflow migrates a fresh database would
+    otherwise leave half a schema ("table ... already exists" forever after)."""
+    if path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    MlflowClient(tracking_uri=f"sqlite:///{tmp}").search_experiments(max_results=1)
+    try:
+        os.link(tmp, path)  # atomic, and never replaces a store another process just made
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class Tracker:
     """Opens the MLflow store once; creates experiments and (parent/child) runs."""
 
@@ -203,6 +221,7 @@ class Tracker:
         self.flush_seconds = flush_seconds
         if store.artifact_root is not None:
             store.artifact_root.mkdir(parents=True, exist_ok=True)
+            _create_local_db(store.artifact_root.parent / "mlflow.db")
         self.client = MlflowClient(tracking_uri=store.tracking_uri)
         self._experiments: dict[str, str] = {}
 

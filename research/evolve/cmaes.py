@@ -1,0 +1,190 @@
+"""CMA-ES (DEAP's ``cma.Strategy``) with IPOP restarts (Auger & Hansen 2005).
+
+Sampling: DEAP's ``Strategy.generate`` draws from the global ``numpy.random``; here
+:class:`SeededStrategy` draws the same thing from the engine's Generator,
+x_k = m + sigma * B D z_k, z_k ~ N(0, I), so runs are reproducible and independent.
+The update (evolution paths, rank-1 + rank-mu covariance update, step-size control) is
+DEAP's, unchanged.
+
+Restart rule, checked after every update; the run restarts when any holds:
+
+- sigma collapse:  sigma * max(D) < tol_x * sigma0 (no axis of the search ellipsoid is
+  wider than tol_x of the initial step), or cond(C) = max(D^2) / min(D^2) > 1e14;
+- stagnation:      the best fitness of this run improved by no more than tol_fun over the
+  last ``stagnation`` generations (default 10 + ceil(30 n / lambda), Hansen's TolHistFun
+  window).
+
+A restart multiplies lambda by ``ipop`` (2 = IPOP's doubling; mu = lambda / 2 follows),
+resets sigma to sigma0 and C to I, and draws a new centroid m ~ N(0, sigma0^2 I) (the first
+run starts at m ~ N(0, init_std^2 I), the origin by default). At most ``restarts`` restarts;
+after that the last run simply continues. The champion is kept across restarts.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import numpy as np
+from deap import cma
+
+from research.evolve.engine import clean_fitness, population_stats, require
+from research.evolve.individuals import hall_of_fame, hof_state, individuals, load_hof
+from research.evolve.rng import EngineRNG
+
+MAX_COND = 1e14
+
+
+class SeededStrategy(cma.Strategy):
+    """``cma.Strategy`` whose samples come from a given numpy Generator."""
+
+    def sample(self, gen: np.random.Generator) -> np.ndarray:
+        arz = gen.standard_normal((self.lambda_, self.dim))
+        return self.centroid + self.sigma * np.dot(arz, self.BD.T)
+
+    def generate(self, ind_init):  # pragma: no cover - the engine calls sample()
+        raise RuntimeError("SeededStrategy: use sample(gen), not the global numpy RNG")
+
+
+class CMAES:
+    def __init__(
+        self,
+        n_genes: int,
+        rng: np.random.Generator,
+        *,
+        sigma0: float = 0.5,
+        lambda_: int | None = None,
+        restarts: int = 9,
+        ipop: float = 2.0,
+        init_std: float = 0.0,
+        tol_x: float = 1e-12,
+        tol_fun: float = 1e-12,
+        stagnation: int | None = None,
+        weights: str = "superlinear",
+    ) -> None:
+        require(sigma0 > 0, "sigma0", sigma0, "must be > 0")
+        require(lambda_ is None or int(lambda_) >= 2, "lambda_", lambda_, "None or >= 2")
+        require(int(restarts) >= 0, "restarts", restarts, "must be >= 0")
+        require(ipop >= 1, "ipop", ipop, "must be >= 1 (2 doubles lambda on restart)")
+        require(init_std >= 0, "init_std", init_std, "must be >= 0")
+        require(stagnation is None or int(stagnation) >= 1, "stagnation", stagnation, ">= 1")
+        choices = ("superlinear", "linear", "equal")
+        require(weights in choices, "weights", weights, f"choose one of: {choices}")
+        self.n_genes = int(n_genes)
+        self.sigma0, self.max_restarts, self.ipop = float(sigma0), int(restarts), float(ipop)
+        self.tol_x, self.tol_fun = float(tol_x), float(tol_fun)
+        self.stagnation_setting = None if stagnation is None else int(stagnation)
+        self.weights = weights
+        self.rng = EngineRNG(rng)
+        default = int(4 + 3 * math.log(self.n_genes))
+        self.lambda0 = default if lambda_ is None else int(lambda_)
+        self.hof = hall_of_fame(1)
+        self.restart = 0
+        self.generation = 0
+        self.run_best: list[float] = []  # best-so-far of this run, per generation
+        self.last_reason = ""
+        self.pending: np.ndarray | None = None
+        self.last: tuple[np.ndarray, np.ndarray] | None = None
+        centroid = init_std * self.rng.gen.standard_normal(self.n_genes)
+        self.strategy = self._new_strategy(centroid, self.lambda0)
+
+    def _new_strategy(self, centroid: np.ndarray, lambda_: int) -> SeededStrategy:
+        return SeededStrategy(centroid, self.sigma0, lambda_=lambda_, weights=self.weights)
+
+    @property
+    def stagnation(self) -> int:
+        if self.stagnation_setting is not None:
+            return self.stagnation_setting
+        return 10 + math.ceil(30 * self.n_genes / self.strategy.lambda_)
+
+    # -- ask / tell ------------------------------------------------------------------------
+    def ask(self) -> np.ndarray:
+        if self.pending is None:
+            self.pending = self.strategy.sample(self.rng.gen)
+        return self.pending.copy()
+
+    def tell(self, fitness: np.ndarray) -> None:
+        if self.pending is None:
+            raise RuntimeError("tell() without ask()")
+        genomes = self.pending
+        f = clean_fitness(fitness, len(genomes))
+        pop = individuals(genomes, f)
+        self.hof.update(pop)
+        self.strategy.update(pop)
+        self.last = (genomes, f)
+        self.pending = None
+        self.generation += 1
+        best = float(f.max())
+        self.run_best.append(max(best, self.run_best[-1]) if self.run_best else best)
+        reason = self._restart_reason()
+        if reason and self.restart < self.max_restarts:
+            self._restart(reason)
+
+    def _restart_reason(self) -> str:
+        s = self.strategy
+        if s.sigma * float(np.max(s.diagD)) < self.tol_x * self.sigma0:
+            return "tol_x"
+        if s.cond > MAX_COND:  # DEAP's cond is max/min eigenvalue of C
+            return "condition"
+        window = self.stagnation
+        if len(self.run_best) > window and (
+            self.run_best[-1] - self.run_best[-1 - window] <= self.tol_fun
+        ):
+            return "stagnation"
+        return ""
+
+    def _restart(self, reason: str) -> None:
+        lambda_ = int(round(self.strategy.lambda_ * self.ipop))
+        centroid = self.sigma0 * self.rng.gen.standard_normal(self.n_genes)
+        self.strategy = self._new_strategy(centroid, lambda_)
+        self.restart += 1
+        self.run_best = []
+        self.last_reason = reason
+
+    # -- reporting -------------------------------------------------------------------------
+    def best(self) -> tuple[np.ndarray, np.ndarray]:
+        """The best genome ever evaluated and its fitness (zeros and -inf before any tell)."""
+        if not self.hof.items:
+            return np.zeros(self.n_genes), np.array([-np.inf])
+        champion = self.hof.items[0]
+        return np.array(champion, dtype=np.float64), np.array(champion.fitness.values)
+
+    def stats(self) -> dict[str, float]:
+        out = population_stats(*self.last) if self.last is not None else {}
+        if self.hof.items:
+            out["fitness/champion"] = float(self.hof.items[0].fitness.values[0])
+        out.update(
+            sigma=float(self.strategy.sigma),
+            restart=float(self.restart),
+            **{"lambda": float(self.strategy.lambda_)},
+            cond=float(self.strategy.cond),
+        )
+        return out
+
+    # -- state -----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "strategy": copy.deepcopy(vars(self.strategy)),
+            "restart": self.restart,
+            "generation": self.generation,
+            "run_best": list(self.run_best),
+            "last_reason": self.last_reason,
+            "pending": None if self.pending is None else self.pending.copy(),
+            "last": None if self.last is None else tuple(a.copy() for a in self.last),
+            "hof": hof_state(self.hof),
+            "rng": self.rng.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        strategy = SeededStrategy.__new__(SeededStrategy)
+        strategy.__dict__.update(copy.deepcopy(state["strategy"]))
+        self.strategy = strategy
+        self.restart = int(state["restart"])
+        self.generation = int(state["generation"])
+        self.run_best = list(state["run_best"])
+        self.last_reason = state["last_reason"]
+        self.pending = None if state["pending"] is None else np.array(state["pending"])
+        self.last = None if state["last"] is None else tuple(np.array(a) for a in state["last"])
+        load_hof(self.hof, state["hof"])
+        self.rng.load_state_dict(state["rng"])
