@@ -48,3 +48,23 @@ def test_a_bad_postgresql_url_is_one_line(isolated, conf, capsys):
     assert main([conf, "+study=fast", f"study.storage={bad}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot connect" in err[0] and "127.0.0.1:1" in err[0]
+
+
+def test_an_embedded_study_migrates_to_postgresql_and_continues_there(
+    isolated, conf, postgres_url, capsys
+):
+    from research.run import main
+    from research.search.migrate import main as migrate
+
+    assert main([conf, "+study=fast", "study.n_trials=3"]) == 0
+    assert migrate(["fast", postgres_url]) == 0
+    assert migrate(["fast", postgres_url]) == 2  # never twice
+    assert main([conf, "+study=fast", "study.n_trials=5", f"study.storage={postgres_url}"]) == 0
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(
+        study_name="fast", storage=open_storage(postgres_url, isolated, "fast")
+    )
+    assert [t.number for t in study.trials] == list(range(5))
+    _, parents, children = study_runs(isolated, "fast")
+    assert len(parents) == 1, "the migrated study keeps its MLflow parent run"
+    assert sorted(int(r.data.tags["trial.number"]) for r in children) == list(range(5))
