@@ -67,7 +67,9 @@ def neuron_groups(net) -> list[np.ndarray]:
             )
         if any(name.startswith("bn") for name in layout.slices):
             raise ConfigError("ESP needs model.batch_norm=false")
-        parts = [block("W0").T, block("b0")[:, None], block("W1")]
+        parts = [block("W0").T, block("W1")]
+        if block("b0") is not None:  # bias-free nets (bias=False) have no b0
+            parts.insert(1, block("b0")[:, None])
     elif isinstance(net, ElmanNet):
         parts = [block("Wx").T, block("Wh").T, block("Wo")]
         if net.bias:

@@ -83,6 +83,8 @@ class CPPN:
             rows.append(q)
             targets.append((net.layout.slices[f"W{l}"][0], start, start + len(q), 0))
             start += len(q)
+            if f"b{l}" not in net.layout.slices:  # a bias-free net (bias=False)
+                continue
             xb = xs[l + 1]
             zero = np.zeros_like(xb)
             yb = np.full_like(xb, ys[l + 1])

@@ -93,7 +93,9 @@ def run_search(cfg, groups, args: list[str], command: str) -> SearchOutcome:
     bar.close()
     close_orphan_runs(handle)
     counts = progress_counts(handle.study)
-    complete = counts["counted"] >= spec.n_trials and counts["running"] == 0
+    complete = (
+        counts["counted"] >= spec.n_trials and counts["running"] == 0 and counts["waiting"] == 0
+    )
     _finish(handle)
     if spec.study.report:
         _report(handle)

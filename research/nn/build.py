@@ -24,6 +24,7 @@ def _mlp(cfg, n_in: int, n_out: int, rng: np.random.Generator) -> MLP:
         init=cfg.init,
         dropout=cfg.dropout,
         batch_norm=cfg.batch_norm,
+        bias=cfg.bias,
         dtype=cfg.dtype,
         rng=rng,
     )

@@ -2,6 +2,8 @@
 
 Layer l computes z = a W + b (W of shape (n_in, n_out), a batch in rows), then optional
 batch normalisation z_hat = gamma (z - mean) / sqrt(var + eps) + beta, then a = f(z_hat).
+With ``bias=False`` there is no b (z = a W): the small bias-free nets neuroevolution uses,
+whose genome is then the weights alone.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class MLP(FlatModel):
         dropout: float = 0.0,
         batch_norm: bool = False,
         dtype: str = "float32",
+        bias: bool = True,
         rng: np.random.Generator | None = None,
     ) -> None:
         sizes = [int(s) for s in sizes]
@@ -48,10 +51,13 @@ class MLP(FlatModel):
         self.cost = _cost(cost, output)
         self.dropout = float(dropout)
         self.batch_norm = bool(batch_norm)
+        self.bias = bool(bias)
         self.n_layers = len(sizes) - 1
         blocks = []
         for l in range(self.n_layers):
-            blocks += [(f"W{l}", (sizes[l], sizes[l + 1]), True), (f"b{l}", (sizes[l + 1],), False)]
+            blocks.append((f"W{l}", (sizes[l], sizes[l + 1]), True))
+            if self.bias:
+                blocks.append((f"b{l}", (sizes[l + 1],), False))
             if batch_norm and l < self.n_layers - 1:
                 blocks += [
                     (f"bn{l}.gamma", (sizes[l + 1],), False),
@@ -63,13 +69,15 @@ class MLP(FlatModel):
         for l in range(self.n_layers):
             w, b = init_fn(rng, sizes[l], sizes[l + 1])
             p[f"W{l}"][...] = w
-            p[f"b{l}"][...] = b
+            if self.bias:
+                p[f"b{l}"][...] = b
             if batch_norm and l < self.n_layers - 1:
                 p[f"bn{l}.gamma"][...] = 1
         self.W = [p[f"W{l}"] for l in range(self.n_layers)]
-        self.b = [p[f"b{l}"] for l in range(self.n_layers)]
+        # None per layer when bias=False
+        self.b = [p.get(f"b{l}") for l in range(self.n_layers)]
         self.gW = [self.layout.grads[f"W{l}"] for l in range(self.n_layers)]
-        self.gb = [self.layout.grads[f"b{l}"] for l in range(self.n_layers)]
+        self.gb = [self.layout.grads.get(f"b{l}") for l in range(self.n_layers)]
         hidden = range(self.n_layers - 1) if batch_norm else range(0)
         self.running = {
             l: (np.zeros(sizes[l + 1], self.dtype), np.ones(sizes[l + 1], self.dtype))
@@ -91,7 +99,8 @@ class MLP(FlatModel):
         last = self.n_layers - 1
         for l in range(self.n_layers):
             z = a @ self.W[l]
-            z += self.b[l]
+            if self.b[l] is not None:
+                z += self.b[l]
             if l == last:
                 out = self.out.f(z)
                 if cache is not None:
@@ -136,7 +145,8 @@ class MLP(FlatModel):
         for l in range(self.n_layers - 1, -1, -1):
             a_in = cache[l][0]
             np.matmul(a_in.T, delta, out=self.gW[l])
-            np.sum(delta, axis=0, out=self.gb[l])
+            if self.gb[l] is not None:
+                np.sum(delta, axis=0, out=self.gb[l])
             if l == 0:
                 break
             da = delta @ self.W[l].T

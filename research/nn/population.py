@@ -45,9 +45,10 @@ def mlp_forward_population(model: MLP, thetas: np.ndarray, x: np.ndarray) -> np.
     thetas = np.asarray(thetas, model.dtype)
     P = thetas.shape[0]
     a = _batch(x, P, model.dtype)
-    view = model.layout.view
+    view, blocks = model.layout.view, model.layout.slices
     for l in range(model.n_layers):
-        z = _affine(a, view(thetas, f"W{l}"), view(thetas, f"b{l}"))
+        bias = view(thetas, f"b{l}") if f"b{l}" in blocks else None
+        z = _affine(a, view(thetas, f"W{l}"), bias)
         a = model.out.f(z) if l == model.n_layers - 1 else model.acts[l].f(z)
     return a
 

@@ -181,7 +181,8 @@ def next_trial(handle: StudyHandle) -> optuna.Trial | None:
     with study_lock(handle.storage, spec.root, spec.name):
         recover(study, spec.study.retry_crashed, handle.tracker)
         trials = study.get_trials(deepcopy=False)
-        if n_counted(trials) >= spec.n_trials:
+        waiting = any(t.state == TrialState.WAITING for t in trials)
+        if n_counted(trials) >= spec.n_trials and not waiting:  # queued retries still run
             return None
         seed = trial_seed(spec.study.sampler, spec.seed, len(trials))
         study.sampler = make_sampler(
@@ -255,6 +256,7 @@ def progress_counts(study: optuna.Study) -> dict[str, int]:
     out["counted"] = n_counted(trials)
     out["finished"] = n_finished(trials)
     out["running"] = sum(t.state == TrialState.RUNNING for t in trials)
+    out["waiting"] = sum(t.state == TrialState.WAITING for t in trials)
     return out
 
 

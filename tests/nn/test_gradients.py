@@ -65,6 +65,14 @@ def test_perceptron_gradient():
     check(net, rng.standard_normal((5, 4)), rng.random((5, 2)))
 
 
+def test_bias_free_mlp_gradient_and_layout_hold_weights_only():
+    rng = np.random.default_rng(5)
+    net = MLP([3, 4, 2], ["tanh"], "linear", "quadratic", dtype="float64", bias=False, rng=rng)
+    assert set(net.layout.slices) == {"W0", "W1"}
+    assert net.n_params == 3 * 4 + 4 * 2
+    check(net, rng.standard_normal((5, 3)), rng.random((5, 2)))
+
+
 def test_batch_norm_gradient_in_train_mode():
     rng = np.random.default_rng(2)
     net = MLP(

@@ -1,0 +1,47 @@
+"""Fitness tasks for neuroevolution, found by name in :data:`TASKS`.
+
+Each task scores a whole population of weight sets of one template network (an MLP or an
+Elman net) in one vectorised call: ``make_task("pole_double").evaluate(net, thetas)`` with
+``thetas`` of shape (P, net.n_params) returns a :class:`TaskResult`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+from research.errors import ConfigError, unknown_name
+from research.tasks.balance import pole_double, pole_double_nv, pole_single
+from research.tasks.base import Task, TaskResult
+from research.tasks.classify import classify
+from research.tasks.regress import regress
+from research.tasks.xor import xor
+
+#: config name -> factory(**params) -> Task
+TASKS: dict[str, Callable[..., Task]] = {
+    "classify": classify,
+    "xor": xor,
+    "regress": regress,
+    "pole_single": pole_single,
+    "pole_double": pole_double,
+    "pole_double_nv": pole_double_nv,
+}
+
+
+def make_task(name: str, **params) -> Task:
+    """The task ``name`` with ``params``; unknown names and parameters and bad values are
+    one-line :class:`ConfigError`s."""
+    try:
+        factory = TASKS[name]
+    except KeyError:
+        raise unknown_name("task", name, TASKS) from None
+    allowed = set(inspect.signature(factory).parameters)
+    for key in params:
+        if key not in allowed:
+            raise ConfigError(
+                f"task {name!r} has no parameter {key!r}; it takes: " + ", ".join(sorted(allowed))
+            )
+    return factory(**params)
+
+
+__all__ = ["TASKS", "Task", "TaskResult", "make_task"]

@@ -1,0 +1,233 @@
+"""Pole-balancing tasks (Gomez et al. 2008 set-up): single pole, double pole with velocities
+(Markov) and double pole without velocities (non-Markov, Gruau's damping fitness).
+
+The network's first output sets the force: ``force="tanh"`` gives F = 10 tanh(out) N (use a
+linear output layer; a zero output is zero force, as in the reference cross-check), and
+``force="sigmoid"`` gives F = (out - 0.5) 20 N for an output in [0, 1] (NEAT's sigmoid
+output; clipped to [0, 1]). The two agree when out_sigmoid = sigmoid(2 out_linear).
+MLPs see only the current observation; Elman nets carry their hidden state from action to
+action, starting from zero in every episode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from research.nn.elman import ElmanNet
+from research.nn.population import elman_step_population, mlp_forward_population
+from research.tasks import pole
+from research.tasks.base import (
+    TaskResult,
+    check_choice,
+    check_int,
+    check_population,
+    check_positive,
+    not_allowed,
+)
+from research.tasks.pole import PoleParams
+
+FORCE_MAG = 10.0
+FORCES = ("tanh", "sigmoid")
+SUCCESS_STEPS = 100_000
+
+
+class NetController:
+    """Forces from a population of networks, one row of ``thetas`` per individual."""
+
+    def __init__(self, net, thetas: np.ndarray, force: str) -> None:
+        self.net = net
+        self.thetas = np.ascontiguousarray(thetas, dtype=net.dtype)
+        self.force = force
+        self.h = net.initial_state(len(thetas), 1) if isinstance(net, ElmanNet) else None
+
+    def forces(self, obs: np.ndarray) -> np.ndarray:
+        x = obs[:, None, :]
+        if self.h is None:
+            out = mlp_forward_population(self.net, self.thetas, x)
+        else:
+            out, self.h = elman_step_population(self.net, self.thetas, x, self.h)
+        raw = out[:, 0, 0].astype(np.float64)
+        if self.force == "tanh":
+            return FORCE_MAG * np.tanh(raw)
+        return (np.clip(raw, 0.0, 1.0) - 0.5) * (2 * FORCE_MAG)
+
+    def keep(self, mask: np.ndarray) -> None:
+        self.thetas = self.thetas[mask]
+        if self.h is not None:
+            self.h = self.h[mask]
+
+
+def markov_inputs(y: np.ndarray) -> np.ndarray:
+    """(n, A) states -> (A, n + 1): x/4.8, xdot/2, th1/0.52, th1dot/2[, th2/0.52, th2dot/2],
+    bias 0.5 (the scaling of NEAT's and ESP's code)."""
+    obs = np.empty((y.shape[1], y.shape[0] + 1))
+    obs[:, 0] = y[0] / 4.8
+    obs[:, 1] = y[1] / 2.0
+    obs[:, 2] = y[2] / 0.52
+    obs[:, 3] = y[3] / 2.0
+    if y.shape[0] == 6:
+        obs[:, 4] = y[4] / 0.52
+        obs[:, 5] = y[5] / 2.0
+    obs[:, -1] = 0.5
+    return obs
+
+
+def velocity_free_inputs(y: np.ndarray) -> np.ndarray:
+    """(6, A) states -> (A, 4): x/4.8, th1/0.52, th2/0.52, bias 0.5."""
+    obs = np.empty((y.shape[1], 4))
+    obs[:, 0] = y[0] / 4.8
+    obs[:, 1] = y[2] / 0.52
+    obs[:, 2] = y[4] / 0.52
+    obs[:, 3] = 0.5
+    return obs
+
+
+class PoleBalance:
+    """Markov pole balancing: fitness = actions balanced from the standard start (at most
+    ``max_steps``); solved when the poles stay up for all ``max_steps``."""
+
+    n_outputs = 1
+
+    def __init__(self, name: str, params: PoleParams, max_steps: int, force: str) -> None:
+        self.name, self.params, self.max_steps, self.force = name, params, max_steps, force
+        self.n_inputs = params.n_state + 1
+
+    def evaluate(self, net, thetas: np.ndarray) -> TaskResult:
+        thetas = check_population(self, net, thetas)
+        P = len(thetas)
+        ep = pole.simulate(
+            NetController(net, thetas, self.force),
+            pole.standard_start(P, self.params),
+            self.params,
+            self.max_steps,
+            markov_inputs,
+        )
+        return TaskResult(
+            ep.steps.astype(np.float64), P, ep.steps >= self.max_steps, {"steps": ep.steps}
+        )
+
+
+class PoleBalanceNoVelocity:
+    """Double pole without velocity inputs (Gruau et al. 1996, as in NEAT and CoSyNE).
+
+    Fitness: Gruau's damping fitness over an ``episode_steps`` (1000) episode. Individuals
+    that balance the whole episode are tested further, without counting evaluations: first
+    ``max_steps`` (100,000) actions from the standard start, then, if they pass, the 625
+    generalisation starts for ``generalisation_steps`` (1000) each; solved = at least
+    ``generalisation_min`` (200) of them balanced. ``info``: "steps" (damping episode),
+    "long_steps" (0 = not tested) and "generalisation" (starts balanced; 0 = not tested).
+    """
+
+    name = "pole_double_nv"
+    n_inputs = 4
+    n_outputs = 1
+
+    def __init__(
+        self,
+        params: PoleParams,
+        max_steps: int,
+        force: str,
+        episode_steps: int,
+        generalisation_steps: int,
+        generalisation_min: int,
+    ) -> None:
+        self.params, self.max_steps, self.force = params, max_steps, force
+        self.episode_steps = episode_steps
+        self.generalisation_steps = generalisation_steps
+        self.generalisation_min = generalisation_min
+
+    def _run(self, net, thetas, start, max_steps, **kw) -> pole.Episode:
+        controller = NetController(net, thetas, self.force)
+        return pole.simulate(controller, start, self.params, max_steps, velocity_free_inputs, **kw)
+
+    def evaluate(self, net, thetas: np.ndarray) -> TaskResult:
+        thetas = check_population(self, net, thetas)
+        P = len(thetas)
+        start = pole.standard_start(P, self.params)
+        ep = self._run(net, thetas, start, self.episode_steps, track_jiggle=True)
+        fitness = pole.damping_fitness(ep.steps, ep.jiggle_sum, self.episode_steps)
+        long_steps = np.zeros(P, np.int64)
+        general = np.zeros(P, np.int64)
+        solved = np.zeros(P, bool)
+        candidates = np.flatnonzero(ep.steps >= self.episode_steps)
+        if candidates.size:
+            long = self._run(net, thetas[candidates], start[candidates], self.max_steps)
+            long_steps[candidates] = long.steps
+            passed = candidates[long.steps >= self.max_steps]
+            if passed.size:
+                grid = pole.generalisation_starts()
+                G = len(grid)
+                runs = self._run(
+                    net,
+                    np.repeat(thetas[passed], G, axis=0),
+                    np.tile(grid, (len(passed), 1)),
+                    self.generalisation_steps,
+                )
+                balanced = runs.steps >= self.generalisation_steps
+                general[passed] = balanced.reshape(len(passed), G).sum(axis=1)
+                solved[passed] = general[passed] >= self.generalisation_min
+        info = {"steps": ep.steps, "long_steps": long_steps, "generalisation": general}
+        return TaskResult(fitness, P, solved, info)
+
+
+# ---------------------------------------------------------------- factories (TASKS)
+def _double(short_length, short_mass) -> PoleParams:
+    return PoleParams(
+        short_length=check_positive("short_length", short_length),
+        short_mass=check_positive("short_mass", short_mass),
+    )
+
+
+def _at_most(name: str, value: int, high: int = 625) -> int:
+    if value > high:
+        raise not_allowed(name, value, f"must be at most {high} (the generalisation starts)")
+    return value
+
+
+def pole_single(*, max_steps: int = SUCCESS_STEPS, force: str = "tanh") -> PoleBalance:
+    """One pole with velocities: inputs x/4.8, xdot/2, th/0.52, thdot/2, bias 0.5."""
+    return PoleBalance(
+        "pole_single",
+        pole.single_pole(),
+        check_int("max_steps", max_steps, 1),
+        check_choice("force", force, FORCES),
+    )
+
+
+def pole_double(
+    *,
+    max_steps: int = SUCCESS_STEPS,
+    force: str = "tanh",
+    short_length: float = 0.05,
+    short_mass: float = 0.01,
+) -> PoleBalance:
+    """Two poles with velocities (7 inputs incl. bias 0.5); ``short_length`` (half-length)
+    and ``short_mass`` are the staging hook."""
+    return PoleBalance(
+        "pole_double",
+        _double(short_length, short_mass),
+        check_int("max_steps", max_steps, 1),
+        check_choice("force", force, FORCES),
+    )
+
+
+def pole_double_nv(
+    *,
+    max_steps: int = SUCCESS_STEPS,
+    force: str = "tanh",
+    short_length: float = 0.05,
+    short_mass: float = 0.01,
+    episode_steps: int = 1000,
+    generalisation_steps: int = 1000,
+    generalisation_min: int = 200,
+) -> PoleBalanceNoVelocity:
+    """Two poles, no velocities (4 inputs incl. bias 0.5), damping fitness."""
+    episode_steps = check_int("episode_steps", episode_steps, pole.DAMPING_WINDOW + 1)
+    return PoleBalanceNoVelocity(
+        _double(short_length, short_mass),
+        check_int("max_steps", max_steps, 1),
+        check_choice("force", force, FORCES),
+        episode_steps,
+        check_int("generalisation_steps", generalisation_steps, 1),
+        _at_most("generalisation_min", check_int("generalisation_min", generalisation_min, 0)),
+    )

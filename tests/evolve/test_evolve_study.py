@@ -1,0 +1,156 @@
+"""Evolution studies end to end: the MLflow tree, staging, checkpoints and a resume after a
+real SIGKILL that ends bit-identical to an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from research.evolve import checkpoint
+from research.run import main
+from tests.conftest import run_cli
+
+SHORT = ["task.max_steps=500"]
+
+
+def tree(root: Path, name: str):
+    client = MlflowClient(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name(name)
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return client, parents, children
+
+
+def history(client, run_id, key):
+    points = client.get_metric_history(run_id, key)
+    return [(m.step, m.value) for m in sorted(points, key=lambda m: m.step)]
+
+
+@pytest.mark.parametrize(
+    ("study", "extra"),
+    [
+        ("evolve", ["study.generations=4", "study.settings.pop=12"]),
+        ("cmaes", ["study.generations=4"]),
+        ("coevolve", ["study.generations=3", "study.settings.subpop=6", "study.settings.trials=2"]),
+        ("cosyne", ["study.generations=4", "study.settings.pop=12"]),
+        ("cppn", ["study.generations=3"]),
+        ("pareto", ["study.generations=4", "study.settings.pop=12", "task.max_steps=200"]),
+        ("cascade", ["study.generations=4", "study.settings.pop=12", "task.max_steps=200"]),
+    ],
+)
+def test_each_evolution_kind_runs_small_and_leaves_its_mlflow_tree(isolated, capsys, study, extra):
+    args = [f"+study={study}", *SHORT, *extra, "study.stop_on_solve=false"]
+    assert main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert f"evolution {study!r}" in out
+    client, parents, children = tree(isolated, study)
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    parent = parents[0]
+    generations = int(parent.data.tags["evolve.generations"])
+    assert generations >= 3
+    best = history(client, parent.info.run_id, "fitness/best")
+    assert [s for s, _ in best] == list(range(1, generations + 1))
+    evals = history(client, parent.info.run_id, "evals")
+    assert all(b[1] > a[1] for a, b in zip(evals, evals[1:]))  # evaluations accumulate
+    for key in ("fitness/mean", "fitness/std", "stage"):
+        assert key in parent.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"champion.npz", "champion.json", "config.yaml"} <= artifacts
+    champion = np.load(client.download_artifacts(parent.info.run_id, "champion.npz"))
+    assert all(np.isfinite(v).all() for v in champion.values())
+    if study in ("pareto", "cascade"):
+        assert {"pareto_front.csv", "pareto_front.png"} <= artifacts
+        assert "hypervolume" in parent.data.metrics
+    assert list((isolated / "studies" / study / "checkpoints").glob("gen-*.ckpt"))
+
+
+def test_staging_advances_on_its_rule_with_one_child_run_per_stage(isolated, capsys):
+    args = ["+study=stage", "task.max_steps=300", "study.advance_at=300", "study.generations=60"]
+    args += ["study.stage_generations=30", "study.backtrack=false"]
+    assert main(args) == 0, capsys.readouterr().err
+    client, parents, children = tree(isolated, "stage")
+    parent = parents[0]
+    stages = [int(v) for _, v in history(client, parent.info.run_id, "stage")]
+    assert stages[0] == 0 and stages == sorted(stages), "stages only advance here"
+    reached = max(stages)
+    assert reached >= 1
+    assert sorted(int(r.data.tags["stage"]) for r in children) == list(range(reached + 1))
+    left = json.loads(parent.data.tags["evolve.stage_evals"])
+    assert len(left) == reached and left == sorted(left)
+    for run in children:
+        task = json.loads(run.data.tags["stage.task"])
+        assert task["short_length"] == [0.05, 0.10, 0.15][int(run.data.tags["stage"])]
+
+
+def _ckpts(root: Path) -> list[Path]:
+    return checkpoint.checkpoints(root / "studies" / "cmaes" / "checkpoints")
+
+
+def test_an_evolution_killed_and_resumed_ends_bit_identical_to_an_uninterrupted_one(tmp_path):
+    args = ["+study=cmaes", "task=pole_double", "task.max_steps=2000", "model.hidden=[5]"]
+    args += ["study.generations=40", "study.stop_on_solve=false", "study.settings.sigma0=0.3"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    straight.mkdir()
+    resumed.mkdir()
+    assert run_cli(*args, cwd=straight).returncode == 0
+    env = {**os.environ, "RESEARCH_ROOT": str(resumed)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "research.run", *args],
+        cwd=resumed,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(_ckpts(resumed)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    killed_at = checkpoint.load_latest(resumed / "studies" / "cmaes" / "checkpoints")[0]
+    assert 1 <= killed_at < 40
+    done = run_cli(*args, cwd=resumed)
+    assert done.returncode == 0, done.stderr
+    a = checkpoint.load_latest(straight / "studies" / "cmaes" / "checkpoints")[1]
+    b = checkpoint.load_latest(resumed / "studies" / "cmaes" / "checkpoints")[1]
+    assert a["progress"].generation == b["progress"].generation == 40
+    assert np.array_equal(a["progress"].champion, b["progress"].champion)
+    assert a["progress"].evals == b["progress"].evals
+    assert json.dumps(a["engine"], default=str, sort_keys=True) == json.dumps(
+        b["engine"], default=str, sort_keys=True
+    )
+    ca, pa, _ = tree(straight, "cmaes")
+    cb, pb, _ = tree(resumed, "cmaes")
+    for key in ("fitness/best", "fitness/mean", "evals"):
+        assert history(ca, pa[0].info.run_id, key) == history(cb, pb[0].info.run_id, key)
+    assert pb[0].info.status == "FINISHED"
+
+
+def test_a_bad_evolution_setting_is_one_line_before_anything_exists(isolated, capsys):
+    for args in (
+        ["+study=cmaes", "study.algorithm=nosuch"],
+        ["+study=cmaes", "study.settings.nosuch=1"],
+        ["+study=cmaes", "study.encoding=nosuch"],
+        ["+study=cmaes", "task.force=nosuch"],
+        ["+study=cmaes", "task.max_steps=0"],
+        ["+study=cmaes", "task=nosuch"],
+        ["+study=cmaes", "model=rbf"],
+        ["+study=cmaes", "study.objectives=[size]"],
+        ["+study=coevolve", "study.encoding=cppn"],
+    ):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: "), (args, err)
+    assert not (isolated / "mlruns").exists() and not (isolated / "studies").exists()
