@@ -526,6 +526,7 @@ class StudyConfig:
 
     kind: str = MISSING
     name: str | None = None  # MLflow experiment and studies/<name>/; defaults to the option
+    report: bool = True  # write studies/<name>/report.html at the end and attach it to MLflow
 
     def __post_init__(self) -> None:
         if self.name is not None:
@@ -560,7 +561,6 @@ class SearchStudy(StudyConfig):
     prune_after_epochs: int = 3  # and never stops a trial before this epoch
     allow_space_change: bool = False
     retry_crashed: int = 1
-    report: bool = True  # write studies/<name>/report.html at the end and attach it to MLflow
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -613,6 +613,7 @@ class EvolveStudy(StudyConfig):
     force_advance: bool = False
     backtrack: bool = False
     checkpoint_every: int = 1
+    processes: int = 1  # spread each generation's evaluation over this many processes
     seed: int | None = None  # of the evolution; defaults to the root seed
 
     def __post_init__(self) -> None:
@@ -631,6 +632,7 @@ class EvolveStudy(StudyConfig):
         _require(self.prune_below >= 0, "prune_below", self.prune_below, "must be >= 0")
         _positive("stage_generations", self.stage_generations, allow_none=True)
         _positive("checkpoint_every", self.checkpoint_every)
+        _require(1 <= self.processes <= 256, "processes", self.processes, "must be in 1..256")
         if self.stages:
             _require(
                 self.advance_at is not None or self.stage_generations is not None,

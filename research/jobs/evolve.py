@@ -145,6 +145,72 @@ def decode(ev: EvolveSetup, genomes: np.ndarray) -> np.ndarray:
     return thetas
 
 
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(model_cfg, n_inputs: int, n_outputs: int) -> None:
+    """A pool process builds its own template network once (networks hold functions that do
+    not pickle); tasks are rebuilt from their parameters when a stage changes them."""
+    _WORKER["net"] = MODELS[model_cfg.name](
+        model_cfg, n_inputs, n_outputs, np.random.default_rng(0)
+    )
+    _WORKER["tasks"] = {}
+
+
+def _evaluate_chunk(task_name: str, params: dict, thetas: np.ndarray):
+    from research.tasks import make_task
+
+    key = json.dumps(params, sort_keys=True, default=str)
+    if key not in _WORKER["tasks"]:
+        _WORKER["tasks"][key] = make_task(task_name, **params)
+    return _WORKER["tasks"][key].evaluate(_WORKER["net"], thetas)
+
+
+class Evaluator:
+    """The task's scores of a population: one call here, or with ``processes`` > 1 contiguous
+    chunks in a process pool. Evaluation is per individual and batch-invariant, so the result
+    is bit-identical either way."""
+
+    def __init__(self, ev: EvolveSetup, model_cfg) -> None:
+        self.ev = ev
+        self.pool = None
+        if ev.study.processes > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            task = ev.make_task(0)
+            self.pool = ProcessPoolExecutor(
+                ev.study.processes,
+                mp_context=mp.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(model_cfg, task.n_inputs, task.n_outputs),
+            )
+
+    def __call__(self, task, stage: int, thetas: np.ndarray):
+        if self.pool is None or len(thetas) < 2:
+            return task.evaluate(self.ev.net, thetas)
+        from research.tasks.base import TaskResult
+
+        params = self.ev.staging.task_params(self.ev.task_params, stage)
+        chunks = [c for c in np.array_split(thetas, self.ev.study.processes) if len(c)]
+        n = len(chunks)
+        parts = list(self.pool.map(_evaluate_chunk, [self.ev.task_name] * n, [params] * n, chunks))
+        info = {
+            key: np.concatenate([np.atleast_1d(p.info[key]) for p in parts])
+            for key in parts[0].info
+        }
+        return TaskResult(
+            np.concatenate([p.fitness for p in parts]),
+            int(sum(p.evals for p in parts)),
+            np.concatenate([p.solved for p in parts]),
+            info,
+        )
+
+    def close(self, cancel: bool = False) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=cancel)
+
+
 def run_evolve(cfg, groups, args, command: str):
     from research.track import resolve_store
 
@@ -180,11 +246,12 @@ def run_evolve(cfg, groups, args, command: str):
         disable=None,
         file=sys.stderr,
     )
+    evaluate = Evaluator(ev, groups["model"])
     try:
         while not _done(ev, progress):
             genomes = engine.ask()
             thetas = decode(ev, genomes)
-            result = task.evaluate(ev.net, thetas)
+            result = evaluate(task, progress.stage.stage, thetas)
             engine.tell(objectives(ev, result.fitness, thetas))
             progress.generation += 1
             progress.evals += int(result.evals)
@@ -224,14 +291,23 @@ def run_evolve(cfg, groups, args, command: str):
             bar.set_postfix(best=f"{metrics['fitness/best']:.4g}", evals=progress.evals)
     except BaseException as exc:
         bar.close()
+        evaluate.close(cancel=True)
         if stage_run is not None:
             stage_run.end("KILLED", f"interrupted ({type(exc).__name__}); rerun to resume")
         parent.end("KILLED", f"interrupted ({type(exc).__name__}); rerun to resume")
         raise
     bar.close()
+    evaluate.close()
     if stage_run is not None:
         stage_run.end()
     lines = _finish(ev, tracker, parent, progress, engine, folder)
+    if ev.study.report:
+        from research.report.build import make_report
+
+        html_path, _ = make_report([ev.name], ev.root, tracker.store)
+        parent.log_artifact(html_path)
+        parent.set_tags({"report": str(html_path)})
+        lines.insert(-1, f"report: {html_path}")
     parent.end()
     return lines
 

@@ -154,3 +154,22 @@ def test_a_bad_evolution_setting_is_one_line_before_anything_exists(isolated, ca
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error: "), (args, err)
     assert not (isolated / "mlruns").exists() and not (isolated / "studies").exists()
+
+
+def test_evaluation_spread_over_processes_gives_the_single_process_result(tmp_path, monkeypatch):
+    """The population's evaluation in 2 worker processes (chunks of the population) ends in
+    exactly the evolution of one process: same metrics every generation, same champion."""
+    args = ["+study=cmaes", "task=pole_double", "task.max_steps=3000", "model.hidden=[5]"]
+    args += ["study.generations=6", "study.stop_on_solve=false", "study.report=false"]
+    results = []
+    for processes in (1, 2):
+        root = tmp_path / f"p{processes}"
+        root.mkdir()
+        monkeypatch.setenv("RESEARCH_ROOT", str(root))
+        assert main([*args, f"study.processes={processes}"]) == 0
+        state = checkpoint.load_latest(root / "studies" / "cmaes" / "checkpoints")[1]
+        client, parents, _ = tree(root, "cmaes")
+        curves = {k: history(client, parents[0].info.run_id, k) for k in ("fitness/best", "evals")}
+        results.append((state["progress"].champion, state["progress"].evals, curves))
+    assert np.array_equal(results[0][0], results[1][0])
+    assert results[0][1:] == results[1][1:]

@@ -1,0 +1,84 @@
+"""Evaluations to solve the pole-balancing tasks, over seeds, against the published table.
+
+    python bench/evolve_poles.py [--seeds 10] [--tasks pole_single pole_double pole_double_nv]
+                                 [--study cmaes] [extra overrides]
+
+Runs ``+study=<study> task=<task>`` for seeds 0..S-1, each in a fresh temporary project, and
+prints per task the median and mean evaluations to solve (generalisation tests not counted),
+how many seeds solved within the budget, and the ratio to the best published method and to
+CMA-ES in Gomez et al. 2008 (lower is better). Networks per task are the design's reference
+set-up: bias-free tanh MLPs (5 and 6 hidden) and an Elman net (3 hidden) without velocities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import tempfile
+import time
+
+from research.report.evolve_report import PUBLISHED
+from research.run import main
+
+NETWORKS = {
+    "pole_single": ["model.hidden=[5]"],
+    "pole_double": ["model.hidden=[6]"],
+    "pole_double_nv": [
+        "model=elman",
+        "model.hidden=[3]",
+        "model.activation=tanh",
+        "model.output=linear",
+        "model.bias=false",
+        "model.dtype=float64",
+    ],
+}
+
+
+def solve(study: str, task: str, seed: int, extra: list[str]) -> tuple[int | None, float]:
+    with tempfile.TemporaryDirectory() as root:
+        os.environ["RESEARCH_ROOT"] = root
+        out = io.StringIO()
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            args = [f"+study={study}", f"task={task}", f"seed={seed}", "study.report=false"]
+            code = main([*args, *NETWORKS[task], *extra])
+        seconds = time.perf_counter() - started
+        assert code == 0, out.getvalue()
+        text = out.getvalue()
+        if "solved after" not in text:
+            return None, seconds
+        return int(text.split("solved after ")[1].split()[0]), seconds
+
+
+def run(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--study", default="cmaes")
+    parser.add_argument("--tasks", nargs="+", default=list(NETWORKS))
+    args, extra = parser.parse_known_args(argv)
+    print(f"+study={args.study}, seeds 0..{args.seeds - 1}; evaluations to solve")
+    print(
+        "task             solved  median   mean  [min..max]        best published   CMA-ES  s/run"
+    )
+    for task in args.tasks:
+        runs = [solve(args.study, task, s, extra) for s in range(args.seeds)]
+        evals = [e for e, _ in runs if e is not None]
+        seconds = statistics.median(s for _, s in runs)
+        best = min(PUBLISHED[task].values())
+        if evals:
+            med, mean = statistics.median(evals), statistics.mean(evals)
+            print(
+                f"{task:15}  {len(evals):2}/{len(runs):<2}  {med:6.0f} {mean:6.0f}  "
+                f"[{min(evals)}..{max(evals)}]  {best:>8} ({mean / best:.2f}x)  "
+                f"{PUBLISHED[task]['CMA-ES']:>6} ({mean / PUBLISHED[task]['CMA-ES']:.2f}x)  "
+                f"{seconds:5.1f}"
+            )
+        else:
+            print(f"{task:15}   0/{len(runs):<2}  not solved within the budget  {seconds:5.1f}")
+
+
+if __name__ == "__main__":
+    run()
