@@ -150,3 +150,19 @@ def test_the_html_report_renders_in_headless_chromium(project, tmp_path):
     assert pixels.shape[:2] == (1600, 1200)
     assert (pixels < 0.9).mean() > 0.01, "the screenshot is blank"
     assert np.unique(pixels.reshape(-1, 3), axis=0).shape[0] > 50  # text and plots, not a fill
+
+
+def test_an_evolution_report_shows_fitness_stages_the_published_table_and_the_champion(
+    isolated, capsys
+):
+    args = ["+study=stage", "task.max_steps=300", "study.advance_at=300", "study.generations=12"]
+    args += ["study.stage_generations=4", "study.force_advance=true", "study.stop_on_solve=false"]
+    assert run_main(args) == 0, capsys.readouterr().err
+    folder = isolated / "studies" / "stage"
+    md = (folder / "report.md").read_text()
+    assert "## Summary: stage" in md and "Evaluations to solve pole_double" in md
+    assert "| CoSyNE | 954 |" in md and "Champion: stage" in md
+    pixels = mpimg.imread(folder / "report_figures" / "stage_fitness.png")
+    assert pixels.std() > 0.01
+    assert "Stages were left after evaluations" in md
+    assert report_main(["stage"]) == 0  # the CLI finds it in MLflow (no Optuna journal)
