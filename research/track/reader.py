@@ -80,8 +80,10 @@ class StoreReader:
 
     def artifact_text(self, run_id: str, path: str) -> str | None:
         """The text of artifact ``path`` of run ``run_id``, or None if it does not exist."""
+        import os
         from pathlib import Path
 
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bar in logs
         try:
             local = self.client.download_artifacts(run_id, path)
         except (MlflowException, OSError):
