@@ -22,6 +22,7 @@ from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
 from research.errors import ResearchError  # noqa: E402
 from research.report.document import Figure, Section, Table, figure_png  # noqa: E402
+from research.report.format import fmt as _fmt  # noqa: E402
 from research.report.search_figures import study_figures  # noqa: E402
 from research.track.reader import StoreReader, StudyRuns  # noqa: E402
 
@@ -94,16 +95,6 @@ def load_search(name: str, storage, reader: StoreReader) -> SearchData:
         raise ResearchError(f"study {name!r} has no trials yet: run it first")
     runs = reader.study(name, study.user_attrs.get("mlflow_parent_run_id"))
     return SearchData(name, study, runs, reader)
-
-
-def _fmt(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e12:
-        return str(int(value))
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 # --------------------------------------------------------------------------- one study

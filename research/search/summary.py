@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
 from optuna.trial import FrozenTrial, TrialState
 
+from research.report.format import fmt as _fmt
 from research.search.recovery import counts
 from research.search.storage import study_dir
 from research.track.provenance import command_line
@@ -63,16 +63,6 @@ def trials_table(handle) -> str:
             ]
         )
     return out.getvalue()
-
-
-def _fmt(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e12:
-        return str(int(value))
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def summary_lines(handle) -> list[str]:

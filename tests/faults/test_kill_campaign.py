@@ -20,16 +20,9 @@ import pytest
 
 from research.search.storage import open_storage
 from tests.conftest import run_cli
-from tests.search.test_study import STUDIES, study_runs
+from tests.search.test_study import study_runs
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def conf(tmp_path):
-    (tmp_path / "conf" / "study").mkdir(parents=True)
-    (tmp_path / "conf" / "study" / "fast.yaml").write_text(STUDIES["fast"])
-    return f"hydra.searchpath=[file://{tmp_path / 'conf'}]"
 
 
 def _running(root: Path, group: int) -> bool:

@@ -7,16 +7,9 @@ import pytest
 
 from research.search.storage import open_storage
 from tests.conftest import run_cli
-from tests.search.test_study import STUDIES, study_runs
+from tests.search.test_study import study_runs
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def conf(tmp_path):
-    (tmp_path / "conf" / "study").mkdir(parents=True)
-    (tmp_path / "conf" / "study" / "fast.yaml").write_text(STUDIES["fast"])
-    return f"hydra.searchpath=[file://{tmp_path / 'conf'}]"
 
 
 def test_two_workers_on_postgresql_run_exactly_n_trials(isolated, conf, postgres_url):

@@ -19,64 +19,6 @@ from research.run import main
 from research.search.storage import open_storage
 from tests.conftest import run_cli
 
-# studies of our own, found through Hydra's search path as a user's would be
-STUDIES = {
-    # fast: 2-D spirals, a few epochs per trial
-    "fast": """
-defaults: [base_search, _self_]
-name: fast
-sampler: tpe
-n_startup_trials: 2
-overrides: [data=spirals, data.n_per_class=100, regime=adam, regime.epochs=4]
-params:
-  model.hidden: choice([8], [32])
-  regime.lr: tag(log, interval(1e-4, 0.3))
-""",
-    "fast_lr": """
-defaults: [fast, _self_]
-params:
-  regime.lr: tag(log, interval(0.001, 0.1))
-""",
-    "fast_linear": """
-defaults: [fast, _self_]
-params:
-  regime.lr: interval(0.001, 0.1)
-""",
-    "unknown_key": """
-defaults: [fast, _self_]
-params:
-  model.nosuch: choice(1, 2)
-""",
-    "unknown_option": """
-defaults: [fast, _self_]
-params:
-  regime: choice(sgd, nosuch)
-""",
-    "unknown_metric": """
-defaults: [fast, _self_]
-objectives: {val/nosuch: maximize}
-""",
-    "diverging": """
-defaults: [base_search, _self_]
-name: diverging
-sampler: grid
-pruner: none
-overrides: [data=spirals, regime=sgd, regime.epochs=3]
-params:
-  regime.lr: choice(0.1, 1e12)
-""",
-}
-
-
-@pytest.fixture(scope="module")
-def conf(tmp_path_factory) -> str:
-    """``hydra.searchpath=[file://...]`` of a folder holding :data:`STUDIES`."""
-    folder = tmp_path_factory.mktemp("conf")
-    (folder / "study").mkdir()
-    for name, text in STUDIES.items():
-        (folder / "study" / f"{name}.yaml").write_text(text)
-    return f"hydra.searchpath=[file://{folder}]"
-
 
 def client_for(root: Path) -> MlflowClient:
     return MlflowClient(tracking_uri=f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
