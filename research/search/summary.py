@@ -105,10 +105,11 @@ def summary_lines(handle) -> list[str]:
             f"retrain trial {best[0].number}: "
             + command_line("research.run", spec.trial_overrides(best[0].params))
         )
-    lines.append(
-        f"MLflow experiment {spec.name!r}, parent run {handle.parent_run_id}: "
-        "python -m research.ui   (http://127.0.0.1:5000)"
+    store = handle.tracker.store
+    browse = (
+        "python -m research.ui   (http://127.0.0.1:5000)" if store.is_local else store.tracking_uri
     )
+    lines.append(f"MLflow experiment {spec.name!r}, parent run {handle.parent_run_id}: {browse}")
     folder = study_dir(spec.root, spec.name)
     if spec.study.report:
         lines.append(f"report: {folder / 'report.html'}")

@@ -1,0 +1,110 @@
+"""A study against an MLflow tracking server that dies mid-study and comes back: the study
+completes, every trial has its run, nothing stays RUNNING."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from research.search.storage import open_storage
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(folder: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{folder / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(folder / "artifacts"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    pytest.fail("mlflow server did not start")
+
+
+def test_a_study_survives_its_tracking_server_dying_and_coming_back(isolated, conf, tmp_path):
+    server_dir = tmp_path / "server"
+    server_dir.mkdir()
+    port = _free_port()
+    uri = f"http://127.0.0.1:{port}"
+    server = _serve(server_dir, port)
+    args = [conf, "+study=fast", "study.n_trials=6", "regime.epochs=300", "study.pruner=none"]
+    args += ["tracking=server", f"tracking.uri={uri}"]
+    env = {**os.environ, "RESEARCH_ROOT": str(isolated)}
+    study = subprocess.Popen(
+        [sys.executable, "-m", "research.run", *args],
+        cwd=isolated,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:  # wait for two finished trials
+            try:
+                storage = storage or open_storage(None, isolated, "fast")
+                s = optuna.load_study(study_name="fast", storage=storage)
+                if sum(t.state.is_finished() for t in s.trials) >= 2:
+                    break
+            except Exception:  # noqa: BLE001 - not created yet
+                pass
+            time.sleep(0.3)
+        os.killpg(server.pid, 9)  # the server dies mid-study...
+        server.wait()
+        time.sleep(5)
+        server = _serve(server_dir, port)  # ...and comes back on the same store
+        out, err = study.communicate(timeout=600)
+    finally:
+        study.kill()
+        os.killpg(server.pid, 9)
+    assert study.returncode == 0, err[-3000:]
+    assert "Traceback" not in err
+    s = optuna.load_study(study_name="fast", storage=open_storage(None, isolated, "fast"))
+    assert len([t for t in s.trials if not t.user_attrs.get("retried")]) == 6
+    server = _serve(server_dir, port)
+    try:
+        client = MlflowClient(uri)
+        exp = client.get_experiment_by_name("fast")
+        runs = client.search_runs([exp.experiment_id])
+        assert not [r for r in runs if r.info.status == "RUNNING"]
+        numbers = {int(r.data.tags["trial.number"]) for r in runs if "trial.number" in r.data.tags}
+        assert numbers == {t.number for t in s.trials}
+    finally:
+        os.killpg(server.pid, 9)
