@@ -518,6 +518,8 @@ OBJECTIVE_METRICS = (
     "n_params",
     "time/fit",
 )
+#: what a trial that runs an evolution (``study.inner``) can be scored on
+EVOLVE_METRICS = ("fitness", "evals_to_solve", "evals", "solved")
 
 
 @dataclass
@@ -551,7 +553,9 @@ class SearchStudy(StudyConfig):
     pruner: str = "median"
     n_trials: int = 30
     workers: int = 1
-    objectives: dict[str, str] = field(default_factory=lambda: {"val/acc": "maximize"})
+    # empty: val/acc (maximize), or fitness for an inner evolution. (A non-empty default would
+    # be merged with, not replaced by, a study file's objectives.)
+    objectives: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     overrides: list[str] = field(default_factory=list)  # shared by every trial
     storage: str | None = None
@@ -561,6 +565,7 @@ class SearchStudy(StudyConfig):
     prune_after_epochs: int = 3  # and never stops a trial before this epoch
     allow_space_change: bool = False
     retry_crashed: int = 1
+    inner: str | None = None  # an evolve study option: each trial is then an evolution
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -578,9 +583,10 @@ class SearchStudy(StudyConfig):
             self.prune_after_epochs >= 0, "prune_after_epochs", self.prune_after_epochs, ">= 0"
         )
         _require(self.retry_crashed >= 0, "retry_crashed", self.retry_crashed, "must be >= 0")
-        _require(bool(self.objectives), "objectives", {}, "give at least one metric")
+        if not self.objectives:
+            self.objectives = {"fitness" if self.inner else "val/acc": "maximize"}
         for metric, direction in self.objectives.items():
-            _one_of("objectives", metric, OBJECTIVE_METRICS)
+            _one_of("objectives", metric, EVOLVE_METRICS if self.inner else OBJECTIVE_METRICS)
             _one_of(f"objectives.{metric}", direction, OBJECTIVE_DIRECTIONS)
 
 

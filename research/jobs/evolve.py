@@ -249,19 +249,8 @@ def run_evolve(cfg, groups, args, command: str):
     evaluate = Evaluator(ev, groups["model"])
     try:
         while not _done(ev, progress):
-            genomes = engine.ask()
-            thetas = decode(ev, genomes)
-            result = evaluate(task, progress.stage.stage, thetas)
-            engine.tell(objectives(ev, result.fitness, thetas))
-            progress.generation += 1
-            progress.evals += int(result.evals)
+            result = step(ev, engine, task, progress, evaluate)
             best = int(np.argmax(result.fitness))
-            goal = ev.staging.is_goal(progress.stage)
-            if goal and result.fitness[best] > progress.champion_fitness:
-                progress.champion = np.array(genomes[best], copy=True)
-                progress.champion_fitness = float(result.fitness[best])
-            if goal and result.solved.any() and progress.solved_at is None:
-                progress.solved_at = progress.evals
             metrics = _generation_metrics(ev, engine, result, progress)
             if progress.generation > progress.logged_up_to:
                 parent.log_metrics(metrics, progress.generation)
@@ -310,6 +299,58 @@ def run_evolve(cfg, groups, args, command: str):
         lines.insert(-1, f"report: {html_path}")
     parent.end()
     return lines
+
+
+def step(ev: EvolveSetup, engine, task, progress: Progress, evaluate):
+    """One generation: ask, decode, evaluate, tell; updates ``progress`` (evaluations, the
+    champion on the goal task, when it was first solved) and returns the task's result."""
+    genomes = engine.ask()
+    thetas = decode(ev, genomes)
+    result = evaluate(task, progress.stage.stage, thetas)
+    engine.tell(objectives(ev, result.fitness, thetas))
+    progress.generation += 1
+    progress.evals += int(result.evals)
+    best = int(np.argmax(result.fitness))
+    goal = ev.staging.is_goal(progress.stage)
+    if goal and result.fitness[best] > progress.champion_fitness:
+        progress.champion = np.array(genomes[best], copy=True)
+        progress.champion_fitness = float(result.fitness[best])
+    if goal and result.solved.any() and progress.solved_at is None:
+        progress.solved_at = progress.evals
+    return result
+
+
+def evolve_in_run(cfg, groups, run: TrackedRun, report=None) -> dict[str, float]:
+    """An evolution inside an existing run (a trial of a Bayesian search over an evolve study's
+    settings): per-generation metrics go to ``run``; ``report(generation, metrics)`` may
+    answer True to stop (pruning). No checkpoints: a crashed trial is retried from scratch.
+    Returns the final metrics: ``fitness`` (champion), ``evals``, ``solved`` (0/1) and
+    ``evals_to_solve`` (evaluations used when unsolved: a lower bound)."""
+    ev = setup(cfg, groups, [], Path("."))
+    engine = ev.make_engine()
+    progress = Progress()
+    task = ev.make_task(0)
+    evaluate = Evaluator(ev, groups["model"])
+    try:
+        while not _done(ev, progress):
+            result = step(ev, engine, task, progress, evaluate)
+            metrics = _generation_metrics(ev, engine, result, progress)
+            run.log_metrics(metrics, progress.generation)
+            best = float(np.max(result.fitness))
+            if ev.staging.update(
+                progress.stage, progress.generation, best, bool(result.solved.any())
+            ):
+                task = ev.make_task(progress.stage.stage)
+            if report is not None and report(progress.generation, metrics):
+                break
+    finally:
+        evaluate.close()
+    return {
+        "fitness": progress.champion_fitness,
+        "evals": float(progress.evals),
+        "solved": float(progress.solved_at is not None),
+        "evals_to_solve": float(progress.solved_at or progress.evals),
+    }
 
 
 def _done(ev: EvolveSetup, p: Progress) -> bool:

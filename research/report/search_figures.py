@@ -48,8 +48,9 @@ def study_figures(study: optuna.Study, metrics: list[str]) -> Iterator[tuple[str
             ("history", lambda: ovm.plot_optimization_history(study, target_name=metrics[0])),
             ("importances", lambda: ovm.plot_param_importances(study)),
             ("parallel_coordinates", lambda: ovm.plot_parallel_coordinate(study)),
-            ("intermediate_values", lambda: ovm.plot_intermediate_values(study)),
         ]
+        if any(t.intermediate_values for t in study.get_trials(deepcopy=False)):
+            plots.append(("intermediate_values", lambda: ovm.plot_intermediate_values(study)))
     for name, plot in plots:
         try:
             with warnings.catch_warnings():

@@ -65,17 +65,25 @@ class SearchSpec:
 
     @property
     def prune_metric(self) -> str | None:
-        """The objective a pruner watches, when it is reported every epoch."""
+        """The objective a pruner watches, when it is reported every epoch (or, for an inner
+        evolution, the best fitness of every generation)."""
         first = self.metrics[0]
-        return first if not self.multi_objective and first in PER_EPOCH else None
+        if self.multi_objective:
+            return None
+        if self.study.inner:
+            return "fitness/best" if first == "fitness" else None
+        return first if first in PER_EPOCH else None
 
     @property
     def distributions(self) -> dict[str, Any]:
         return {key: dim.distribution for key, dim in self.space.items()}
 
     def trial_overrides(self, params: dict[str, Any]) -> list[str]:
-        """The Hydra overrides of a trial: the shared ones, then its sampled values."""
-        return [*self.base_overrides, *(self.space[k].override(params[k]) for k in self.space)]
+        """The Hydra overrides of a trial: the inner evolve study if any, the shared ones,
+        then its sampled values."""
+        inner = [f"+study={self.study.inner}"] if self.study.inner else []
+        sampled = (self.space[k].override(params[k]) for k in self.space)
+        return [*inner, *self.base_overrides, *sampled]
 
     def signature(self) -> dict[str, Any]:
         """What may not change when a study is resumed (stored in the study's user attrs)."""
@@ -149,16 +157,30 @@ def preflight(spec: SearchSpec) -> None:
     key at a time, so an error names its key), and check the objectives exist for the data:
     bad spaces fail here, in one line."""
     kind = None
+    if spec.study.inner:
+        inner_cfg = compose([f"+study={spec.study.inner}"])
+        if inner_cfg.study.get("kind") != "evolve":
+            raise ConfigError(
+                f"study.inner={spec.study.inner!r} is not allowed: name an evolve study "
+                "(cmaes, evolve, coevolve, cosyne, stage, pareto, cascade, cppn)"
+            )
     for key, dim in spec.space.items():
         for value in _probes(dim):
+            inner = [f"+study={spec.study.inner}"] if spec.study.inner else []
             try:
-                cfg = compose([*spec.base_overrides, dim.override(value)])
+                cfg = compose([*inner, *spec.base_overrides, dim.override(value)])
                 groups = validate(cfg)
+                if spec.study.inner:
+                    from research.jobs.evolve import setup
+
+                    setup(cfg, groups, [], spec.root)  # task, network, engine all valid
             except ConfigError as exc:
                 raise ConfigError(f"study.params.{key}={dim.text!r}: {exc}") from None
-            if cfg.get("study") is not None:
+            if cfg.get("study") is not None and not spec.study.inner:
                 raise ConfigError("study.overrides may not select another study")
             kind = kind or _data_kind(groups["data"].name)
+    if spec.study.inner:
+        return
     for metric in spec.metrics:
         if metric.endswith("/acc") and kind == "regression":
             raise ConfigError(

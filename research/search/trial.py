@@ -74,6 +74,47 @@ class PruningReporter:
         return False
 
 
+class GenerationPruner:
+    """Reports an inner evolution's best fitness per generation to Optuna's pruner."""
+
+    def __init__(self, trial: optuna.Trial, metric: str | None) -> None:
+        self.trial, self.metric = trial, metric
+        self.pruned_at: int | None = None
+        self.reason = ""
+
+    def __call__(self, generation: int, metrics: Mapping[str, float]) -> bool:
+        if self.metric is None or not math.isfinite(metrics.get(self.metric, math.nan)):
+            return False
+        self.trial.report(float(metrics[self.metric]), generation)
+        if self.trial.should_prune():
+            self.pruned_at = generation
+            self.reason = f"pruned at generation {generation}"
+            return True
+        return False
+
+
+def _evolve(spec: SearchSpec, trial: optuna.Trial, run: TrackedRun, cfg, groups) -> TrialOutcome:
+    """A trial that is an evolution (``study.inner``): scored on its final fitness or on the
+    evaluations it needed to solve the task."""
+    from research.jobs.evolve import evolve_in_run
+
+    pruner = GenerationPruner(trial, spec.prune_metric)
+    started = time.perf_counter()
+    metrics = evolve_in_run(cfg, groups, run, pruner)
+    metrics["time/fit"] = time.perf_counter() - started
+    run.log_metrics(metrics, step=int(metrics["evals"]))
+    if pruner.pruned_at is not None:
+        return TrialOutcome(
+            trial.number, TrialState.PRUNED, None, pruner.reason, run.run_id, metrics
+        )
+    values = [float(metrics[m]) for m in spec.metrics]
+    if not all(math.isfinite(v) for v in values):
+        return TrialOutcome(
+            trial.number, TrialState.FAIL, None, "objective not finite", run.run_id, metrics
+        )
+    return TrialOutcome(trial.number, TrialState.COMPLETE, values, "", run.run_id, metrics)
+
+
 def worker_id() -> str:
     """``host:pid:start`` — enough to tell, on this host, whether a trial's process is alive."""
     return f"{socket.gethostname()}:{os.getpid()}:{process_start(os.getpid())}"
@@ -127,6 +168,8 @@ def _train(spec: SearchSpec, trial: optuna.Trial, run: TrackedRun, overrides) ->
         groups = validate(cfg)
         run.log_params(flatten(cfg), buffered=True)  # written with the first metrics
         run.log_text(to_yaml(cfg), "config.yaml")
+        if spec.study.inner:
+            return _evolve(spec, trial, run, cfg, groups)
         data_cfg = asdict(groups["data"])
         data = load_dataset(
             data_cfg.pop("name"), seed=cfg.seed, dtype=groups["model"].dtype, **data_cfg

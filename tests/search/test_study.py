@@ -319,3 +319,28 @@ def test_every_sampler_and_pruner_runs_a_small_study(isolated, capsys, conf, set
         assert len(trials) == 4 and len(points) == 4
     else:
         assert len(trials) == 6
+
+
+def test_a_search_can_tune_an_evolution_each_trial_being_an_evolution(isolated, capsys):
+    args = ["+study=tune_evolve", "study.n_trials=3", "study.n_startup_trials=2"]
+    args += ["study.overrides=['task=pole_single','study.max_evals=400','study.report=false']"]
+    assert main(args) == 0, capsys.readouterr().err
+    assert "retrain trial" in capsys.readouterr().out
+    trials = load(isolated, "tune_evolve").trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
+    client, parents, children = study_runs(isolated, "tune_evolve")
+    for t in trials:
+        run = next(r for r in children if r.info.run_id == t.user_attrs["mlflow_run_id"])
+        assert run.data.params["study.algorithm"] == "cmaes"
+        assert float(run.data.params["study.settings.sigma0"]) == pytest.approx(
+            t.params["study.settings.sigma0"]
+        )
+        curve = client.get_metric_history(run.info.run_id, "fitness/best")
+        assert len(curve) >= 1  # one point per generation of the inner evolution
+        assert t.value == run.data.metrics["evals_to_solve"] <= 400 + 20
+
+
+def test_an_inner_study_that_is_not_an_evolution_is_refused(isolated, capsys):
+    assert main(["+study=tune_evolve", "study.inner=bayes"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "evolve study" in err[0]
