@@ -126,6 +126,11 @@ def setup(cfg, groups, args, root: Path) -> EvolveSetup:
         name, study, task_name, task_cfg, staging, net, encoding, seed, root, signature
     )
     ev.make_engine()  # unknown algorithm or setting: fail now
+    if study.processes > 1 and hasattr(tasks[0], "state_dict"):
+        raise ConfigError(
+            f"study.processes={study.processes} is not allowed with task {task_name!r}: it "
+            "keeps state between generations (its opponents); use study.processes=1"
+        )
     return ev
 
 
@@ -238,6 +243,8 @@ def run_evolve(cfg, groups, args, command: str):
         progress.parent_run_id = parent.run_id
     stage_run = _stage_run(ev, tracker, progress)
     task = ev.make_task(progress.stage.stage)
+    if restored is not None and "task" in restored[1]:  # a stateful task (coevolution)
+        task.load_state_dict(restored[1]["task"])
     bar = tqdm(
         total=ev.study.generations,
         initial=progress.generation,
@@ -275,6 +282,8 @@ def run_evolve(cfg, groups, args, command: str):
                 progress.logged_up_to = progress.generation
                 state = {"signature": ev.signature, "engine": engine.state_dict()}
                 state["progress"] = progress
+                if hasattr(task, "state_dict"):  # competitive coevolution's parasites
+                    state["task"] = task.state_dict()
                 checkpoint.save(ckdir, progress.generation, state)
             bar.update(1)
             bar.set_postfix(best=f"{metrics['fitness/best']:.4g}", evals=progress.evals)
@@ -371,6 +380,9 @@ def _generation_metrics(ev, engine, result, progress: Progress) -> dict[str, flo
         "stage": float(progress.stage.stage),
         "solved": float(result.solved.sum()),
     }
+    for key in ("accuracy", "generalisation"):  # what the best host/controller achieves
+        if key in result.info:
+            metrics[f"{key}/best"] = float(np.max(result.info[key]))
     for key, value in engine.stats().items():
         metrics.setdefault(key, float(value))
     return metrics

@@ -14,6 +14,7 @@ from research.errors import ConfigError, unknown_name
 from research.tasks.balance import pole_double, pole_double_nv, pole_single
 from research.tasks.base import Task, TaskResult
 from research.tasks.classify import classify
+from research.tasks.compete import compete
 from research.tasks.regress import regress
 from research.tasks.xor import xor
 
@@ -25,6 +26,7 @@ TASKS: dict[str, Callable[..., Task]] = {
     "pole_single": pole_single,
     "pole_double": pole_double,
     "pole_double_nv": pole_double_nv,
+    "compete": compete,
 }
 
 

@@ -46,10 +46,12 @@ def history(client, run_id, key):
         ("cppn", ["study.generations=3"]),
         ("pareto", ["study.generations=4", "study.settings.pop=12", "task.max_steps=200"]),
         ("cascade", ["study.generations=4", "study.settings.pop=12", "task.max_steps=200"]),
+        ("compete", ["study.generations=4", "task.data=xor", "model.hidden=[3]"]),
     ],
 )
 def test_each_evolution_kind_runs_small_and_leaves_its_mlflow_tree(isolated, capsys, study, extra):
-    args = [f"+study={study}", *SHORT, *extra, "study.stop_on_solve=false"]
+    short = [] if study == "compete" else SHORT
+    args = [f"+study={study}", *short, *extra, "study.stop_on_solve=false"]
     assert main(args) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert f"evolution {study!r}" in out
@@ -173,3 +175,27 @@ def test_evaluation_spread_over_processes_gives_the_single_process_result(tmp_pa
         results.append((state["progress"].champion, state["progress"].evals, curves))
     assert np.array_equal(results[0][0], results[1][0])
     assert results[0][1:] == results[1][1:]
+
+
+def test_competitive_coevolution_resumes_its_parasites_bit_identically():
+    """Hosts meet parasites drawn by the task's own RNG, and the parasites evolve: the task's
+    state_dict carries all of it, so a restored task scores the next generation exactly as the
+    original does; and the parasites do drift toward examples the hosts get wrong."""
+    from research.nn.mlp import MLP
+    from research.nn.population import mlp_forward_population
+    from research.tasks import make_task
+
+    task = make_task("compete", data="spirals", data_params={"n_per_class": 40}, seed=1)
+    net = MLP([2, 6, 2], ["tanh"], output="softmax", dtype="float64")
+    rng = np.random.default_rng(0)
+    thetas = rng.normal(size=(8, net.n_params))
+    for _ in range(3):
+        task.evaluate(net, thetas)
+    twin = make_task("compete", data="spirals", data_params={"n_per_class": 40}, seed=1)
+    twin.load_state_dict(task.state_dict())
+    a, b = task.evaluate(net, thetas), twin.evaluate(net, thetas)
+    assert np.array_equal(a.fitness, b.fitness)
+    assert np.array_equal(task.parasites, twin.parasites)
+    out = np.argmax(mlp_forward_population(net, thetas, task.x), axis=2)
+    wrong = (out != task.y).mean(axis=0)
+    assert wrong[task.parasites].mean() > wrong.mean()  # parasites hold harder examples
