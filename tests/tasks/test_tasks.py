@@ -20,9 +20,10 @@ def linear_net(n_in: int) -> MLP:
 
 
 # ---------------------------------------------------------------- registry and errors
-def test_registry_holds_the_six_tasks_with_their_input_sizes():
+def test_registry_holds_the_seven_tasks_with_their_input_sizes():
     assert set(TASKS) == {
         "classify",
+        "compete",
         "xor",
         "regress",
         "pole_single",
@@ -31,7 +32,7 @@ def test_registry_holds_the_six_tasks_with_their_input_sizes():
     }
     sizes = {name: make_task(name).n_inputs for name in TASKS}
     assert sizes["pole_single"] == 5 and sizes["pole_double"] == 7
-    assert sizes["pole_double_nv"] == 4 and sizes["xor"] == 3
+    assert sizes["pole_double_nv"] == 4 and sizes["xor"] == 3 and sizes["compete"] == 2
     assert all(make_task(n).n_outputs == 1 for n in ("xor", "pole_single", "pole_double"))
 
 
