@@ -64,7 +64,14 @@ def run(argv: list[str] | None = None) -> None:
         "task             solved  median   mean  [min..max]        best published   CMA-ES  s/run"
     )
     for task in args.tasks:
-        runs = [solve(args.study, task, s, extra) for s in range(args.seeds)]
+        runs = []
+        for seed in range(args.seeds):
+            runs.append(solve(args.study, task, seed, extra))
+            print(
+                f"  {task} seed {seed}: {runs[-1][0] or 'not solved'} evaluations, "
+                f"{runs[-1][1]:.1f} s",
+                flush=True,
+            )
         evals = [e for e, _ in runs if e is not None]
         seconds = statistics.median(s for _, s in runs)
         best = min(PUBLISHED[task].values())
