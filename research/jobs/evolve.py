@@ -33,6 +33,9 @@ from research.track.provenance import provenance_tags
 
 log = logging.getLogger(__name__)
 
+#: study settings a rerun may change without starting a new evolution
+RESUMABLE = ("generations", "max_evals", "stop_on_solve", "report", "processes", "checkpoint_every")
+
 
 @dataclass
 class Progress:
@@ -117,8 +120,10 @@ def setup(cfg, groups, args, root: Path) -> EvolveSetup:
     build = MODELS[model.name]
     net = build(model, tasks[0].n_inputs, tasks[0].n_outputs, np.random.default_rng(seed))
     encoding = make_encoding(study.encoding, net, **dict(_plain(study.encoding_settings)))
+    # what may not change when the study is resumed; budgets and how it runs may
+    fixed = {k: v for k, v in _plain(cfg.study).items() if k not in RESUMABLE}
     signature = json.dumps(
-        {"study": _plain(cfg.study), "task": _plain(cfg.task), "model": _plain(cfg.model)},
+        {"study": fixed, "task": _plain(cfg.task), "model": _plain(cfg.model)},
         sort_keys=True,
         default=str,
     )

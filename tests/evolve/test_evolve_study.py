@@ -199,3 +199,17 @@ def test_competitive_coevolution_resumes_its_parasites_bit_identically():
     out = np.argmax(mlp_forward_population(net, thetas, task.x), axis=2)
     wrong = (out != task.y).mean(axis=0)
     assert wrong[task.parasites].mean() > wrong.mean()  # parasites hold harder examples
+
+
+def test_a_finished_evolution_can_be_extended_but_not_changed(isolated, capsys):
+    base = ["+study=cmaes", "task.max_steps=300", "study.stop_on_solve=false"]
+    assert main([*base, "study.generations=3"]) == 0
+    assert main([*base, "study.generations=5"]) == 0  # more generations: resumed
+    client, parents, _ = tree(isolated, "cmaes")
+    assert len(parents) == 1
+    steps = [s for s, _ in history(client, parents[0].info.run_id, "fitness/best")]
+    assert steps == [1, 2, 3, 4, 5]
+    capsys.readouterr()
+    assert main([*base, "study.generations=5", "model.hidden=[7]"]) == 2  # another network
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "another study.name" in err[0]
