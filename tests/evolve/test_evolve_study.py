@@ -213,3 +213,18 @@ def test_a_finished_evolution_can_be_extended_but_not_changed(isolated, capsys):
     assert main([*base, "study.generations=5", "model.hidden=[7]"]) == 2  # another network
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "another study.name" in err[0]
+
+
+def test_a_corrupt_last_checkpoint_falls_back_and_the_rerun_completes(isolated, capsys, caplog):
+    args = ["+study=cmaes", "task.max_steps=300", "study.stop_on_solve=false"]
+    assert main([*args, "study.generations=4"]) == 0
+    newest = _ckpts(isolated)[-1]
+    data = bytearray(newest.read_bytes())
+    data[-5] ^= 0xFF  # a flipped byte near the end
+    newest.write_bytes(bytes(data))
+    assert main([*args, "study.generations=6"]) == 0
+    assert "falling back" in caplog.text and newest.name in caplog.text
+    client, parents, _ = tree(isolated, "cmaes")
+    steps = [s for s, _ in history(client, parents[0].info.run_id, "fitness/best")]
+    assert steps[-1] == 6 and sorted(set(steps)) == list(range(1, 7))
+    assert parents[0].info.status == "FINISHED"
