@@ -159,7 +159,7 @@ def _poll(predicate, timeout: float = 120.0) -> None:
 
 
 def test_a_study_killed_mid_trial_resumes_to_exactly_n_trials(isolated, conf):
-    args = [conf, "+study=fast", "study.n_trials=4", "regime.epochs=600", "study.pruner=none"]
+    args = [conf, "+study=fast", "study.n_trials=4", "regime.epochs=1500", "study.pruner=none"]
     env = {**os.environ, "RESEARCH_ROOT": str(isolated)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "research.run", *args],
@@ -171,7 +171,7 @@ def test_a_study_killed_mid_trial_resumes_to_exactly_n_trials(isolated, conf):
     try:
         # kill while trial 1 is training (trial 0 finished, so the study is mid-way)
         _poll(lambda: any(t.number == 1 for t in load(isolated, "fast").trials))
-        time.sleep(0.5)
+        time.sleep(0.2)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -248,7 +248,7 @@ def test_an_accuracy_objective_on_regression_data_is_refused(isolated, capsys):
 
 
 def test_ctrl_c_stops_a_study_cleanly_and_a_rerun_finishes_it(isolated, conf):
-    args = [conf, "+study=fast", "study.n_trials=2", "regime.epochs=600", "study.pruner=none"]
+    args = [conf, "+study=fast", "study.n_trials=2", "regime.epochs=2000", "study.pruner=none"]
     env = {**os.environ, "RESEARCH_ROOT": str(isolated)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "research.run", *args],
@@ -260,8 +260,7 @@ def test_ctrl_c_stops_a_study_cleanly_and_a_rerun_finishes_it(isolated, conf):
     )
     try:
         _poll(lambda: "mlflow_run_id" in load(isolated, "fast").trials[0].user_attrs)
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)  # trial 0 is training (2000 epochs: seconds)
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
