@@ -12,7 +12,7 @@ import sys
 
 from research.config import compose, to_yaml, validate
 from research.errors import ResearchError
-from research.track import Terminated, handle_sigterm
+from research.track import Terminated, handle_sigterm, is_disk_full
 from research.track.provenance import command_line
 
 USAGE = """usage: python -m research.run [--cfg] [OVERRIDE ...]
@@ -27,7 +27,24 @@ Rerunning a study command resumes that study.
 Open the runs: python -m research.ui"""
 
 
+DISK_FULL = (
+    "error: the disk is full ({}); nothing finished is lost: free some space and rerun the "
+    "same command to resume"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(DISK_FULL.format(first[:200]), file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
         print(USAGE)
@@ -37,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("mlflow", "alembic"):  # store creation chatter is not news to the user
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # MLflow logs a traceback for every failed SQL statement, then raises it: we report it
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     try:
         cfg = compose(args)
         groups = validate(cfg)

@@ -3,6 +3,7 @@ are training runs, tracked as child runs of one MLflow parent run."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import warnings
@@ -88,7 +89,8 @@ def run_search(cfg, groups, args: list[str], command: str) -> SearchOutcome:
         work(handle, on_trial=bar.refresh)  # in-process, or what dead workers left
     except BaseException as exc:
         bar.close()
-        _end_parent(handle, "KILLED", f"interrupted ({type(exc).__name__}); rerun to resume")
+        with contextlib.suppress(Exception):  # the store failed too (a full disk): keep the cause
+            _end_parent(handle, "KILLED", f"interrupted ({type(exc).__name__}); rerun to resume")
         raise
     bar.close()
     close_orphan_runs(handle)

@@ -213,12 +213,15 @@ def work(handle: StudyHandle, on_trial=None) -> int:
             try:
                 outcome = run_trial(handle.spec, trial, handle.tracker, handle.parent_run_id)
             except BaseException as exc:  # Ctrl-C / SIGTERM: the trial is retried on resume
-                frozen = handle.study._storage.get_trial(trial._trial_id)
-                if frozen.state == TrialState.RUNNING:
-                    reason = f"interrupted ({type(exc).__name__})"
-                    fail_crashed(
-                        handle.study, frozen, reason, handle.spec.study.retry_crashed, None
-                    )
+                try:  # best effort: if the storage fails too, the next run recovers the trial
+                    frozen = handle.study._storage.get_trial(trial._trial_id)
+                    if frozen.state == TrialState.RUNNING:
+                        reason = f"interrupted ({type(exc).__name__})"
+                        fail_crashed(
+                            handle.study, frozen, reason, handle.spec.study.retry_crashed, None
+                        )
+                except Exception:  # noqa: BLE001 - keep the original error
+                    log.warning("could not mark trial %d failed; a rerun will", trial.number)
                 raise
             tell(handle, trial, outcome)
         ran += 1

@@ -22,7 +22,7 @@ from research.data import load_dataset
 from research.errors import ResearchError
 from research.nn.build import build_model
 from research.search.spec import SearchSpec
-from research.track import RunReporter, TrackedRun, Tracker
+from research.track import RunReporter, TrackedRun, Tracker, is_disk_full
 from research.track.provenance import command_line
 from research.train import fit_model, stream
 
@@ -180,7 +180,9 @@ def _train(spec: SearchSpec, trial: optuna.Trial, run: TrackedRun, overrides) ->
         result = fit_model(model, groups["regime"], data, reporter, seed=cfg.seed)
     except ResearchError as exc:
         return failed(f"invalid config: {exc}")
-    except Exception as exc:  # noqa: BLE001 - one bad config must not end the study
+    except Exception as exc:  # noqa: BLE001 - one bad config must not end the study...
+        if is_disk_full(exc):  # ...but a full disk is not the config's fault: stop, retry later
+            raise
         return failed(f"{type(exc).__name__}: {exc}".splitlines()[0])
     metrics = {
         **result.metrics,

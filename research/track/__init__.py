@@ -8,7 +8,7 @@ state (FINISHED, FAILED with the error, KILLED on Ctrl-C/SIGTERM), ``RunReporter
 from research.track.lifecycle import Terminated, handle_sigterm
 from research.track.reporter import RunReporter
 from research.track.store import Store, resolve_store
-from research.track.tracker import TrackedRun, Tracker
+from research.track.tracker import TrackedRun, Tracker, is_disk_full
 
 __all__ = [
     "RunReporter",
@@ -17,5 +17,6 @@ __all__ = [
     "TrackedRun",
     "Tracker",
     "handle_sigterm",
+    "is_disk_full",
     "resolve_store",
 ]

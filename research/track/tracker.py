@@ -195,6 +195,23 @@ def _status_for(exc: BaseException) -> tuple[str, str]:
     return "FAILED", f"{type(exc).__name__}: {message[0] if message else ''}".rstrip(": ")
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a full disk: ENOSPC, or SQLite's "database or
+    disk is full" as MLflow or Optuna re-raise it."""
+    import errno
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(exc)
+        if "disk is full" in text or "No space left on device" in text:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _create_local_db(path: Path) -> None:
     """Create the SQLite store atomically: MLflow builds its schema in a private file, which is
     then linked into place. A process killed while MLflow migrates a fresh database would
@@ -340,7 +357,9 @@ class Tracker:
             try:
                 tracked.end(status, reason)
             except Exception:  # the store itself failed; keep the original error
-                log.exception("could not mark run %s %s", tracked.run_id, status)
+                log.warning(
+                    "could not mark run %s %s (the store failed too)", tracked.run_id, status
+                )
             raise
         tracked.end("FINISHED")
 
