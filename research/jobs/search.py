@@ -95,17 +95,23 @@ def run_search(cfg, groups, args: list[str], command: str) -> SearchOutcome:
     bar.close()
     close_orphan_runs(handle)
     counts = progress_counts(handle.study)
-    complete = (
-        counts["counted"] >= spec.n_trials and counts["running"] == 0 and counts["waiting"] == 0
-    )
+    # trials still RUNNING here belong to live workers of other processes or hosts (this
+    # process's own dead ones were recovered): they finish the study and end the parent run
+    complete = counts["counted"] >= spec.n_trials and counts["waiting"] == 0
+    others = counts["running"]
     _finish(handle)
     if spec.study.report:
         _report(handle)
-    if complete:
+    if complete and others == 0:
         _end_parent(handle, "FINISHED", None)
+    elif complete and handle.parent is not None:
+        handle.parent.detach()
     else:
         _end_parent(handle, "KILLED", "trials are missing; rerun the command to resume")
-    return SearchOutcome(handle, complete, summary_lines(handle))
+    lines = summary_lines(handle)
+    if others:
+        lines.insert(1, f"{others} trial(s) still running in other worker processes")
+    return SearchOutcome(handle, complete, lines)
 
 
 def _end_parent(handle: StudyHandle, status: str, reason: str | None) -> None:

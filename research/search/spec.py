@@ -90,7 +90,7 @@ class SearchSpec:
         return {
             "space": {k: d.text for k, d in self.space.items()},
             "objectives": dict(self.study.objectives),
-            "overrides": list(self.base_overrides),
+            "overrides": [o for o in self.base_overrides if not _is_where(o)],
         }
 
     def signature_json(self) -> str:
@@ -99,6 +99,13 @@ class SearchSpec:
 
 def _key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
+
+
+def _is_where(override: str) -> bool:
+    """Overrides that say where things live (config search path, tracking store), not what
+    the study is: they may differ between hosts and resumes."""
+    key = _key(override)
+    return key.startswith("hydra.") or key == "tracking" or key.startswith("tracking.")
 
 
 def is_study_override(override: str) -> bool:

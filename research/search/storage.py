@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from research.errors import ConfigError
 RDB_SCHEMES = ("postgresql", "postgresql+psycopg2", "postgresql+psycopg", "mysql", "sqlite")
 HEARTBEAT_SECONDS = 20
 GRACE_SECONDS = 60
+CREATE_ATTEMPTS = 5
 
 
 def study_dir(root: Path, name: str) -> Path:
@@ -58,20 +60,30 @@ def open_storage(url: str | None, root: Path, name: str) -> optuna.storages.Base
         )
     if scheme == "sqlite":
         return RDBStorage(url)
-    try:
-        with warnings.catch_warnings():  # heartbeat is "experimental" in Optuna since 2.9
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                url,
-                heartbeat_interval=HEARTBEAT_SECONDS,
-                grace_period=GRACE_SECONDS,
-                engine_kwargs={"pool_pre_ping": True},
-            )
-    except Exception as exc:  # noqa: BLE001 - driver/connection errors become one line
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(
-            f"study.storage: cannot connect to {describe(url, root, name)}: {first}"
-        ) from None
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():  # heartbeat is "experimental" in Optuna since 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    heartbeat_interval=HEARTBEAT_SECONDS,
+                    grace_period=GRACE_SECONDS,
+                    engine_kwargs={"pool_pre_ping": True},
+                )
+        except Exception as exc:  # noqa: BLE001 - driver/connection errors become one line
+            text = str(exc)
+            # workers on several hosts creating Optuna's tables in a fresh database at once:
+            # one wins, the others see its half-made tables; the next attempt finds them made
+            if attempt < CREATE_ATTEMPTS - 1 and (
+                "duplicate key" in text or "already exists" in text
+            ):
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            first = (text.strip().splitlines() or [type(exc).__name__])[0]
+            raise ConfigError(
+                f"study.storage: cannot connect to {describe(url, root, name)}: {first}"
+            ) from None
+    raise AssertionError("unreachable")
 
 
 @contextmanager

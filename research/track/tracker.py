@@ -161,6 +161,13 @@ class TrackedRun:
     def log_figure(self, figure, artifact_file: str) -> None:
         self.client.log_figure(self.run_id, figure, artifact_file)
 
+    def detach(self) -> None:
+        """Flush and let go without ending the run (another process will end it)."""
+        if self.active:
+            self.flush()
+        self.active = False
+        _active_runs.discard(self)
+
     # -- end -------------------------------------------------------------------------------
     @_store_write
     def end(self, status: str = "FINISHED", reason: str | None = None) -> None:
