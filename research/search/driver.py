@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages._heartbeat import get_heartbeat_thread
 from optuna.trial import TrialState
 
@@ -212,6 +213,13 @@ def work(handle: StudyHandle, on_trial=None) -> int:
         with get_heartbeat_thread(trial._trial_id, handle.storage):
             try:
                 outcome = run_trial(handle.spec, trial, handle.tracker, handle.parent_run_id)
+                tell(handle, trial, outcome)
+            except UpdateFinishedTrialError:  # another worker judged it dead: its retry counts
+                log.warning(
+                    "trial %d was marked failed by another worker; its retry runs instead",
+                    trial.number,
+                )
+                continue
             except BaseException as exc:  # Ctrl-C / SIGTERM: the trial is retried on resume
                 try:  # best effort: if the storage fails too, the next run recovers the trial
                     frozen = handle.study._storage.get_trial(trial._trial_id)
@@ -223,7 +231,6 @@ def work(handle: StudyHandle, on_trial=None) -> int:
                 except Exception:  # noqa: BLE001 - keep the original error
                     log.warning("could not mark trial %d failed; a rerun will", trial.number)
                 raise
-            tell(handle, trial, outcome)
         ran += 1
         log_progress(handle, parent, outcome)
         if on_trial is not None:

@@ -91,7 +91,8 @@ def study_lock(storage: optuna.storages.BaseStorage, root: Path, name: str) -> I
     """Serialise "count the trials, then ask for one" across workers, so that ``n_trials`` is
     never overshot. A PostgreSQL storage takes an advisory lock (workers on many machines);
     otherwise a file lock in ``studies/<name>/`` (processes on this machine)."""
-    engine = getattr(storage, "engine", None)
+    backend = getattr(storage, "_backend", storage)  # a loaded study wraps it in a cache
+    engine = getattr(backend, "engine", None)
     if engine is not None and engine.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         with engine.connect() as conn:

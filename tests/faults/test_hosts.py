@@ -98,6 +98,7 @@ def test_three_hosts_share_one_study_through_postgresql_and_an_mlflow_server(
         trials = study.trials
         assert sorted(t.number for t in trials) == list(range(12))
         assert all(t.state.is_finished() for t in trials)
+        assert not [t.number for t in trials if "crashed" in t.user_attrs], "no live trial failed"
         workers = {t.user_attrs["worker"].split(":")[1] for t in trials}
         assert len(workers) >= 2, "the hosts shared the work"
         client = MlflowClient(uri)

@@ -61,3 +61,33 @@ def test_an_embedded_study_migrates_to_postgresql_and_continues_there(
     _, parents, children = study_runs(isolated, "fast")
     assert len(parents) == 1, "the migrated study keeps its MLflow parent run"
     assert sorted(int(r.data.tags["trial.number"]) for r in children) == list(range(5))
+
+
+def test_the_study_lock_on_postgresql_spans_project_roots(tmp_path, postgres_url):
+    """Workers on other machines share only the URL: the lock must be the database's, also
+    through the cache Optuna wraps around a loaded study's storage."""
+    import threading
+
+    from research.search.storage import study_lock
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(postgres_url, tmp_path, "locked")
+    optuna.create_study(study_name="locked", storage=storage)
+    cached = optuna.load_study(study_name="locked", storage=storage)._storage
+    assert cached is not storage  # the wrapper the driver holds
+    order: list[str] = []
+    held = threading.Event()
+
+    def other_host():
+        with study_lock(
+            open_storage(postgres_url, tmp_path / "b", "locked"), tmp_path / "b", "locked"
+        ):
+            order.append("b")
+
+    with study_lock(cached, tmp_path / "a", "locked"):
+        thread = threading.Thread(target=other_host)
+        thread.start()
+        held.wait(1.5)  # the other host would be done by now without a shared lock
+        order.append("a")
+    thread.join(30)
+    assert order == ["a", "b"]
