@@ -7,7 +7,9 @@ Runs ``+study=<study> task=<task>`` for seeds 0..S-1, each in a fresh temporary 
 prints per task the median and mean evaluations to solve (generalisation tests not counted),
 how many seeds solved within the budget, and the ratio to the best published method and to
 CMA-ES in Gomez et al. 2008 (lower is better). Networks per task are the design's reference
-set-up: bias-free tanh MLPs (5 and 6 hidden) and an Elman net (3 hidden) without velocities.
+set-up: bias-free tanh nets without a bias input (4-8-1 and 6-6-1 MLPs, a 3-3-1 Elman net
+without velocities), so every controller is odd-symmetric like the cart's physics. Append
+``task.bias_input=0.5`` for the literature's inputs (with a constant bias input).
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from research.report.evolve_report import PUBLISHED
 from research.run import main
 
 NETWORKS = {
-    "pole_single": ["model.hidden=[5]"],
-    "pole_double": ["model.hidden=[6]"],
+    "pole_single": ["model.hidden=[8]", "task.bias_input=null"],
+    "pole_double": ["model.hidden=[6]", "task.bias_input=null"],
     "pole_double_nv": [
+        "task.bias_input=null",
         "model=elman",
         "model.hidden=[3]",
         "model.activation=tanh",
@@ -59,6 +62,8 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--study", default="cmaes")
     parser.add_argument("--tasks", nargs="+", default=list(NETWORKS))
     args, extra = parser.parse_known_args(argv)
+    extra += [t for t in args.tasks if "=" in t]  # overrides written after --tasks
+    args.tasks = [t for t in args.tasks if "=" not in t]
     print(f"+study={args.study}, seeds 0..{args.seeds - 1}; evaluations to solve")
     print(
         "task             solved  median   mean  [min..max]        best published   CMA-ES  s/run"

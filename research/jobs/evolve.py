@@ -50,7 +50,6 @@ class Progress:
     stage_evals: list[int] = field(default_factory=list)  # evals when each stage was left
     parent_run_id: str = ""
     stage_run_id: str = ""
-    logged_up_to: int = -1  # last generation whose metrics reached MLflow
 
 
 @dataclass
@@ -242,6 +241,7 @@ def run_evolve(cfg, groups, args, command: str):
         engine.load_state_dict(state["engine"])
         progress: Progress = state["progress"]
         parent = tracker.attach(progress.parent_run_id, owned=True)
+        parent.skip_logged_steps()
     else:
         progress = Progress()
         parent = _create_parent(ev, tracker, cfg, command)
@@ -264,10 +264,9 @@ def run_evolve(cfg, groups, args, command: str):
             result = step(ev, engine, task, progress, evaluate)
             best = int(np.argmax(result.fitness))
             metrics = _generation_metrics(ev, engine, result, progress)
-            if progress.generation > progress.logged_up_to:
-                parent.log_metrics(metrics, progress.generation)
-                if stage_run is not None:
-                    stage_run.log_metrics(metrics, progress.generation)
+            parent.log_metrics(metrics, progress.generation)  # steps already logged are skipped
+            if stage_run is not None:
+                stage_run.log_metrics(metrics, progress.generation)
             changed = ev.staging.update(
                 progress.stage,
                 progress.generation,
@@ -284,7 +283,6 @@ def run_evolve(cfg, groups, args, command: str):
                 parent.flush()
                 if stage_run is not None:
                     stage_run.flush()
-                progress.logged_up_to = progress.generation
                 state = {"signature": ev.signature, "engine": engine.state_dict()}
                 state["progress"] = progress
                 if hasattr(task, "state_dict"):  # competitive coevolution's parasites
@@ -421,7 +419,9 @@ def _stage_run(ev: EvolveSetup, tracker: Tracker, p: Progress) -> TrackedRun | N
     if p.stage_run_id and tracker.find_run(p.stage_run_id) is not None:
         run = tracker.find_run(p.stage_run_id)
         if run.data.tags.get("stage") == str(p.stage.stage) and run.info.status != "FINISHED":
-            return tracker.attach(p.stage_run_id, owned=True)
+            resumed = tracker.attach(p.stage_run_id, owned=True)
+            resumed.skip_logged_steps()
+            return resumed
     params = ev.staging.task_params(ev.task_params, p.stage.stage)
     run = tracker.start_run(
         ev.name,

@@ -11,6 +11,8 @@ action, starting from zero in every episode.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from research.nn.elman import ElmanNet
@@ -18,6 +20,7 @@ from research.nn.population import elman_step_population, mlp_forward_population
 from research.tasks import pole
 from research.tasks.base import (
     TaskResult,
+    check_bias_input,
     check_choice,
     check_int,
     check_population,
@@ -57,10 +60,10 @@ class NetController:
             self.h = self.h[mask]
 
 
-def markov_inputs(y: np.ndarray) -> np.ndarray:
-    """(n, A) states -> (A, n + 1): x/4.8, xdot/2, th1/0.52, th1dot/2[, th2/0.52, th2dot/2],
-    bias 0.5 (the scaling of NEAT's and ESP's code)."""
-    obs = np.empty((y.shape[1], y.shape[0] + 1))
+def markov_inputs(y: np.ndarray, bias: float | None = 0.5) -> np.ndarray:
+    """(n, A) states -> (A, n [+ 1]): x/4.8, xdot/2, th1/0.52, th1dot/2[, th2/0.52, th2dot/2]
+    [, bias] (the scaling of NEAT's and ESP's code)."""
+    obs = np.empty((y.shape[1], y.shape[0] + (bias is not None)))
     obs[:, 0] = y[0] / 4.8
     obs[:, 1] = y[1] / 2.0
     obs[:, 2] = y[2] / 0.52
@@ -68,17 +71,19 @@ def markov_inputs(y: np.ndarray) -> np.ndarray:
     if y.shape[0] == 6:
         obs[:, 4] = y[4] / 0.52
         obs[:, 5] = y[5] / 2.0
-    obs[:, -1] = 0.5
+    if bias is not None:
+        obs[:, -1] = bias
     return obs
 
 
-def velocity_free_inputs(y: np.ndarray) -> np.ndarray:
-    """(6, A) states -> (A, 4): x/4.8, th1/0.52, th2/0.52, bias 0.5."""
-    obs = np.empty((y.shape[1], 4))
+def velocity_free_inputs(y: np.ndarray, bias: float | None = 0.5) -> np.ndarray:
+    """(6, A) states -> (A, 3 [+ 1]): x/4.8, th1/0.52, th2/0.52[, bias]."""
+    obs = np.empty((y.shape[1], 3 + (bias is not None)))
     obs[:, 0] = y[0] / 4.8
     obs[:, 1] = y[2] / 0.52
     obs[:, 2] = y[4] / 0.52
-    obs[:, 3] = 0.5
+    if bias is not None:
+        obs[:, 3] = bias
     return obs
 
 
@@ -88,9 +93,12 @@ class PoleBalance:
 
     n_outputs = 1
 
-    def __init__(self, name: str, params: PoleParams, max_steps: int, force: str) -> None:
+    def __init__(
+        self, name: str, params: PoleParams, max_steps: int, force: str, bias_input: float | None
+    ) -> None:
         self.name, self.params, self.max_steps, self.force = name, params, max_steps, force
-        self.n_inputs = params.n_state + 1
+        self.n_inputs = params.n_state + (bias_input is not None)
+        self.inputs = partial(markov_inputs, bias=bias_input)
 
     def evaluate(self, net, thetas: np.ndarray) -> TaskResult:
         thetas = check_population(self, net, thetas)
@@ -100,7 +108,7 @@ class PoleBalance:
             pole.standard_start(P, self.params),
             self.params,
             self.max_steps,
-            markov_inputs,
+            self.inputs,
         )
         return TaskResult(
             ep.steps.astype(np.float64), P, ep.steps >= self.max_steps, {"steps": ep.steps}
@@ -119,7 +127,6 @@ class PoleBalanceNoVelocity:
     """
 
     name = "pole_double_nv"
-    n_inputs = 4
     n_outputs = 1
 
     def __init__(
@@ -130,15 +137,18 @@ class PoleBalanceNoVelocity:
         episode_steps: int,
         generalisation_steps: int,
         generalisation_min: int,
+        bias_input: float | None,
     ) -> None:
         self.params, self.max_steps, self.force = params, max_steps, force
+        self.n_inputs = 3 + (bias_input is not None)
+        self.inputs = partial(velocity_free_inputs, bias=bias_input)
         self.episode_steps = episode_steps
         self.generalisation_steps = generalisation_steps
         self.generalisation_min = generalisation_min
 
     def _run(self, net, thetas, start, max_steps, **kw) -> pole.Episode:
         controller = NetController(net, thetas, self.force)
-        return pole.simulate(controller, start, self.params, max_steps, velocity_free_inputs, **kw)
+        return pole.simulate(controller, start, self.params, max_steps, self.inputs, **kw)
 
     def evaluate(self, net, thetas: np.ndarray) -> TaskResult:
         thetas = check_population(self, net, thetas)
@@ -184,13 +194,16 @@ def _at_most(name: str, value: int, high: int = 625) -> int:
     return value
 
 
-def pole_single(*, max_steps: int = SUCCESS_STEPS, force: str = "tanh") -> PoleBalance:
-    """One pole with velocities: inputs x/4.8, xdot/2, th/0.52, thdot/2, bias 0.5."""
+def pole_single(
+    *, max_steps: int = SUCCESS_STEPS, force: str = "tanh", bias_input: float | None = 0.5
+) -> PoleBalance:
+    """One pole with velocities: inputs x/4.8, xdot/2, th/0.52, thdot/2[, bias_input]."""
     return PoleBalance(
         "pole_single",
         pole.single_pole(),
         check_int("max_steps", max_steps, 1),
         check_choice("force", force, FORCES),
+        check_bias_input(bias_input),
     )
 
 
@@ -200,14 +213,16 @@ def pole_double(
     force: str = "tanh",
     short_length: float = 0.05,
     short_mass: float = 0.01,
+    bias_input: float | None = 0.5,
 ) -> PoleBalance:
-    """Two poles with velocities (7 inputs incl. bias 0.5); ``short_length`` (half-length)
+    """Two poles with velocities (6 inputs [+ bias_input]); ``short_length`` (half-length)
     and ``short_mass`` are the staging hook."""
     return PoleBalance(
         "pole_double",
         _double(short_length, short_mass),
         check_int("max_steps", max_steps, 1),
         check_choice("force", force, FORCES),
+        check_bias_input(bias_input),
     )
 
 
@@ -220,8 +235,9 @@ def pole_double_nv(
     episode_steps: int = 1000,
     generalisation_steps: int = 1000,
     generalisation_min: int = 200,
+    bias_input: float | None = 0.5,
 ) -> PoleBalanceNoVelocity:
-    """Two poles, no velocities (4 inputs incl. bias 0.5), damping fitness."""
+    """Two poles, no velocities (3 inputs [+ bias_input]), damping fitness."""
     episode_steps = check_int("episode_steps", episode_steps, pole.DAMPING_WINDOW + 1)
     return PoleBalanceNoVelocity(
         _double(short_length, short_mass),
@@ -230,4 +246,5 @@ def pole_double_nv(
         episode_steps,
         check_int("generalisation_steps", generalisation_steps, 1),
         _at_most("generalisation_min", check_int("generalisation_min", generalisation_min, 0)),
+        check_bias_input(bias_input),
     )

@@ -96,6 +96,13 @@ def not_allowed(name: str, value, allowed: str) -> ConfigError:
     return ConfigError(f"task.{name}={value!r} is not allowed: {allowed}")
 
 
+def check_bias_input(value) -> float | None:
+    """A constant bias input's value, or None for no bias input."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise not_allowed("bias_input", value, "give a number, or null for no bias input")
+    return None if value is None else float(value)
+
+
 def check_int(name: str, value, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise not_allowed(name, value, f"must be an integer >= {low}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from research.tasks.base import TaskResult, check_population, forward, not_allowed
+from research.tasks.base import TaskResult, check_bias_input, check_population, forward
 
 PATTERNS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 TARGETS = np.array([0.0, 1.0, 1.0, 0.0])
@@ -42,8 +42,4 @@ class Xor:
 
 def xor(*, bias_input: float | None = 1.0) -> Xor:
     """XOR with inputs (a, b, ``bias_input``); None: inputs (a, b) only."""
-    if bias_input is not None and (
-        isinstance(bias_input, bool) or not isinstance(bias_input, int | float)
-    ):
-        raise not_allowed("bias_input", bias_input, "give a number, or null for no bias input")
-    return Xor(None if bias_input is None else float(bias_input))
+    return Xor(check_bias_input(bias_input))

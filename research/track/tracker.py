@@ -87,6 +87,7 @@ class TrackedRun:
         self._tags: list[RunTag] = []
         self._params: list[Param] = []
         self._last_flush = time.monotonic()
+        self._logged: dict[str, int] = {}  # key -> last step already in the store (resumes)
         if owned:
             _active_runs.add(self)
 
@@ -112,10 +113,23 @@ class TrackedRun:
         for i in range(0, len(items), MAX_PARAMS_PER_BATCH):
             self.client.log_batch(self.run_id, tags=items[i : i + MAX_PARAMS_PER_BATCH])
 
+    def skip_logged_steps(self) -> None:
+        """For a deterministic resume: from now on, drop a metric at a step this run already
+        has for that key. A process killed after a flush but before its checkpoint would
+        otherwise log those steps twice (the rerun recomputes them, identically)."""
+        keys = self.client.get_run(self.run_id).data.metrics
+        for key in keys:
+            steps = [m.step for m in self.client.get_metric_history(self.run_id, key)]
+            self._logged[key] = max(steps, default=-1)
+
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         """Buffer ``metrics`` at ``step``; NaN and inf are kept (MLflow stores them)."""
-        ts = _now_ms()
-        self._buffer.extend(Metric(k, float(v), ts, int(step)) for k, v in metrics.items())
+        ts, step = _now_ms(), int(step)
+        self._buffer.extend(
+            Metric(k, float(v), ts, step)
+            for k, v in metrics.items()
+            if step > self._logged.get(k, -1)
+        )
         if (
             len(self._buffer) >= self.flush_every
             or time.monotonic() - self._last_flush >= self.flush_seconds

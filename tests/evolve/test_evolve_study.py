@@ -98,6 +98,25 @@ def _ckpts(root: Path) -> list[Path]:
     return checkpoint.checkpoints(root / "studies" / "cmaes" / "checkpoints")
 
 
+def test_a_resume_from_a_checkpoint_older_than_the_logged_metrics_logs_no_step_twice(
+    tmp_path, monkeypatch
+):
+    """A process killed after flushing generation g's metrics but before writing checkpoint g
+    resumes from g-1 and recomputes g: the store must still hold one point per step."""
+    monkeypatch.setenv("RESEARCH_ROOT", str(tmp_path))
+    args = ["+study=cmaes", "task.max_steps=300", "study.generations=12"]
+    args += ["study.checkpoint_every=4", "study.stop_on_solve=false", "study.report=false"]
+    assert main(args) == 0
+    newest = _ckpts(tmp_path)[-1]
+    newest.unlink()  # as if killed between the flush and this checkpoint
+    assert checkpoint.load_latest(newest.parent)[0] == 8
+    assert main(args) == 0
+    client, parents, _ = tree(tmp_path, "cmaes")
+    for key in ("fitness/best", "evals", "sigma"):
+        steps = [step for step, _ in history(client, parents[0].info.run_id, key)]
+        assert steps == list(range(1, 13)), key
+
+
 def test_an_evolution_killed_and_resumed_ends_bit_identical_to_an_uninterrupted_one(tmp_path):
     args = ["+study=cmaes", "task=pole_double", "task.max_steps=2000", "model.hidden=[5]"]
     args += ["study.generations=40", "study.stop_on_solve=false", "study.settings.sigma0=0.3"]

@@ -34,6 +34,32 @@ def test_registry_holds_the_seven_tasks_with_their_input_sizes():
     assert sizes["pole_single"] == 5 and sizes["pole_double"] == 7
     assert sizes["pole_double_nv"] == 4 and sizes["xor"] == 3 and sizes["compete"] == 2
     assert all(make_task(n).n_outputs == 1 for n in ("xor", "pole_single", "pole_double"))
+    bias_free = {n: make_task(n, bias_input=None).n_inputs for n in TASKS if n.startswith("pole")}
+    assert bias_free == {"pole_single": 4, "pole_double": 6, "pole_double_nv": 3}
+
+
+def test_without_a_bias_input_a_bias_free_net_is_an_odd_controller():
+    """The reference set-up of the design (bias-free tanh nets, no bias input): a mirrored
+    cart state gets exactly the mirrored force, for MLPs and for Elman nets."""
+    rng = np.random.default_rng(3)
+    states = rng.uniform(-0.2, 0.2, size=(6, 8))
+    for name, net in [
+        (
+            "pole_double",
+            MLP([6, 5, 1], ["tanh"], "linear", "quadratic", dtype="float64", bias=False),
+        ),
+        ("pole_double_nv", ElmanNet(3, 3, 1, "tanh", "linear", bias=False, dtype="float64")),
+    ]:
+        task = make_task(name, bias_input=None)
+        theta = rng.standard_normal((1, net.n_params))
+        plus = NetController(net, theta, "tanh")
+        minus = NetController(net, theta, "tanh")
+        for y in states.T:  # several actions: an Elman net's hidden state is mirrored too
+            a = plus.forces(task.inputs(y[:, None]))
+            b = minus.forces(task.inputs(-y[:, None]))
+            assert a[0] != 0 and b[0] == -a[0]
+        with_bias = make_task(name)
+        assert task.n_inputs + 1 == with_bias.n_inputs
 
 
 def test_unknown_task_lists_the_choices():
@@ -53,6 +79,8 @@ def test_unknown_task_lists_the_choices():
         ("pole_double_nv", {"episode_steps": 50}, "task.episode_steps=50 is not allowed"),
         ("pole_double_nv", {"generalisation_min": 626}, "must be at most 625"),
         ("xor", {"bias_input": "one"}, "task.bias_input='one' is not allowed"),
+        ("pole_double_nv", {"bias_input": True}, "task.bias_input=True is not allowed"),
+        ("pole_single", {"bias_input": "none"}, "task.bias_input='none' is not allowed"),
         ("classify", {"split": "dev"}, "task.split='dev' is not allowed: choose one of: train"),
         ("classify", {"fitness": "f1"}, "task.fitness='f1' is not allowed"),
         ("classify", {"target": 1.5}, "task.target=1.5 is not allowed"),
