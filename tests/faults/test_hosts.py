@@ -6,10 +6,8 @@ has its run."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import optuna
 import pytest
@@ -17,14 +15,9 @@ from mlflow.tracking import MlflowClient
 
 from research.search.storage import open_storage
 from tests.conftest import STUDIES
+from tests.faults.servers import free_port, mlflow_server
 
 pytestmark = pytest.mark.postgres
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _database(admin_db_url: str, name: str) -> str:
@@ -39,35 +32,11 @@ def test_three_hosts_share_one_study_through_postgresql_and_an_mlflow_server(
     tmp_path, postgres_url
 ):
     mlflow_db = _database(postgres_url, postgres_url.rsplit("/", 1)[1] + "_mlflow")
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            mlflow_db.replace("postgresql://", "postgresql+psycopg://"),
-            "--artifacts-destination",
-            str(tmp_path / "artifacts"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    port = free_port()
+    backend = mlflow_db.replace("postgresql://", "postgresql+psycopg://")
+    server = mlflow_server(backend, tmp_path / "artifacts", port)
     uri = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.3)
         hosts = []
         for i in range(3):
             home = tmp_path / f"host{i}"  # each "host" has its own files and project root

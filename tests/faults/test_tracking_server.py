@@ -4,7 +4,6 @@ completes, every trial has its run, nothing stays RUNNING."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,51 +14,19 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from research.search.storage import open_storage
+from tests.faults.servers import free_port, mlflow_server
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(folder: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{folder / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(folder / "artifacts"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    pytest.fail("mlflow server did not start")
+    return mlflow_server(f"sqlite:///{folder / 'mlflow.db'}", folder / "artifacts", port)
 
 
 def test_a_study_survives_its_tracking_server_dying_and_coming_back(isolated, conf, tmp_path):
     server_dir = tmp_path / "server"
     server_dir.mkdir()
-    port = _free_port()
+    port = free_port()
     uri = f"http://127.0.0.1:{port}"
     server = _serve(server_dir, port)
     args = [conf, "+study=fast", "study.n_trials=6", "regime.epochs=300", "study.pruner=none"]
