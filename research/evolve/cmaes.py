@@ -6,13 +6,20 @@ x_k = m + sigma * B D z_k, z_k ~ N(0, I), so runs are reproducible and independe
 The update (evolution paths, rank-1 + rank-mu covariance update, step-size control) is
 DEAP's, unchanged.
 
-Restart rule, checked after every update; the run restarts when any holds:
+Restart rules, checked after every update (Hansen 2009, "Benchmarking a BI-population CMA-ES
+on the BBOB-2009 function testbed", as in DEAP's BIPOP example); the run restarts when any
+holds:
 
-- sigma collapse:  sigma * max(D) < tol_x * sigma0 (no axis of the search ellipsoid is
-  wider than tol_x of the initial step), or cond(C) = max(D^2) / min(D^2) > 1e14;
-- stagnation:      the best fitness of this run improved by no more than tol_fun over the
-  last ``stagnation`` generations (default 10 + ceil(30 n / lambda), Hansen's TolHistFun
-  window).
+- tol_x:      sigma * max(D) < tol_x * sigma0 (no axis of the search ellipsoid is wider than
+  tol_x of the initial step);
+- condition:  cond(C) = max(D^2) / min(D^2) > 1e14;
+- tol_fun:    the best fitness of each of the last 10 + ceil(30 n / lambda) generations lies
+  within tol_fun (TolHistFun: a flat run);
+- tol_up_sigma: sigma / sigma0 > 1e20 * max(D) (the step keeps growing: a diverging run);
+- stagnation: over a history of the last max(0.2 t, ``stagnation``) generations of this run
+  (t of them so far; ``stagnation`` defaults to 120 + ceil(30 n / lambda)), neither the
+  median of the per-generation best nor that of the per-generation median fitness is better
+  in the most recent 30 % than in the first 30 %.
 
 A restart multiplies lambda by ``ipop`` (2 = IPOP's doubling; mu = lambda / 2 follows),
 resets sigma to sigma0 and C to I, and draws a new centroid m ~ N(0, sigma0^2 I) (the first
@@ -34,6 +41,8 @@ from research.evolve.individuals import hall_of_fame, hof_state, individuals, lo
 from research.evolve.rng import EngineRNG
 
 MAX_COND = 1e14
+TOL_UP_SIGMA = 1e20
+MAX_HISTORY = 20_000
 
 
 class SeededStrategy(cma.Strategy):
@@ -82,7 +91,7 @@ class CMAES:
         self.hof = hall_of_fame(1)
         self.restart = 0
         self.generation = 0
-        self.run_best: list[float] = []  # best-so-far of this run, per generation
+        self.history: list[tuple[float, float]] = []  # this run's (best, median) per generation
         self.last_reason = ""
         self.pending: np.ndarray | None = None
         self.last: tuple[np.ndarray, np.ndarray] | None = None
@@ -93,10 +102,16 @@ class CMAES:
         return SeededStrategy(centroid, self.sigma0, lambda_=lambda_, weights=self.weights)
 
     @property
+    def flat_window(self) -> int:
+        """TolHistFun's window: 10 + ceil(30 n / lambda) generations."""
+        return 10 + math.ceil(30 * self.n_genes / self.strategy.lambda_)
+
+    @property
     def stagnation(self) -> int:
+        """The shortest history the stagnation rule looks at."""
         if self.stagnation_setting is not None:
             return self.stagnation_setting
-        return 10 + math.ceil(30 * self.n_genes / self.strategy.lambda_)
+        return 120 + math.ceil(30 * self.n_genes / self.strategy.lambda_)
 
     # -- ask / tell ------------------------------------------------------------------------
     def ask(self) -> np.ndarray:
@@ -115,31 +130,48 @@ class CMAES:
         self.last = (genomes, f)
         self.pending = None
         self.generation += 1
-        best = float(f.max())
-        self.run_best.append(max(best, self.run_best[-1]) if self.run_best else best)
+        self.history.append((float(f.max()), float(np.median(f))))
+        del self.history[:-MAX_HISTORY]
         reason = self._restart_reason()
         if reason and self.restart < self.max_restarts:
             self._restart(reason)
 
     def _restart_reason(self) -> str:
         s = self.strategy
-        if s.sigma * float(np.max(s.diagD)) < self.tol_x * self.sigma0:
+        max_d = float(np.max(s.diagD))
+        if s.sigma * max_d < self.tol_x * self.sigma0:
             return "tol_x"
         if s.cond > MAX_COND:  # DEAP's cond is max/min eigenvalue of C
             return "condition"
-        window = self.stagnation
-        if len(self.run_best) > window and (
-            self.run_best[-1] - self.run_best[-1 - window] <= self.tol_fun
-        ):
+        bests = [b for b, _ in self.history[-self.flat_window :]]
+        if len(self.history) >= self.flat_window and max(bests) - min(bests) <= self.tol_fun:
+            return "tol_fun"
+        if s.sigma / self.sigma0 > TOL_UP_SIGMA * max_d:
+            return "tol_up_sigma"
+        if self._stagnated():
             return "stagnation"
         return ""
+
+    def _stagnated(self) -> bool:
+        t = len(self.history)
+        window = max(math.ceil(0.2 * t), self.stagnation)
+        if t < window:
+            return False
+        recent = self.history[-window:]
+        k = max(1, math.ceil(0.3 * window))
+        for column in (0, 1):  # per-generation best, per-generation median
+            old = np.median([h[column] for h in recent[:k]])
+            new = np.median([h[column] for h in recent[-k:]])
+            if new > old:
+                return False
+        return True
 
     def _restart(self, reason: str) -> None:
         lambda_ = int(round(self.strategy.lambda_ * self.ipop))
         centroid = self.sigma0 * self.rng.gen.standard_normal(self.n_genes)
         self.strategy = self._new_strategy(centroid, lambda_)
         self.restart += 1
-        self.run_best = []
+        self.history = []
         self.last_reason = reason
 
     # -- reporting -------------------------------------------------------------------------
@@ -168,7 +200,7 @@ class CMAES:
             "strategy": copy.deepcopy(vars(self.strategy)),
             "restart": self.restart,
             "generation": self.generation,
-            "run_best": list(self.run_best),
+            "history": list(self.history),
             "last_reason": self.last_reason,
             "pending": None if self.pending is None else self.pending.copy(),
             "last": None if self.last is None else tuple(a.copy() for a in self.last),
@@ -182,7 +214,7 @@ class CMAES:
         self.strategy = strategy
         self.restart = int(state["restart"])
         self.generation = int(state["generation"])
-        self.run_best = list(state["run_best"])
+        self.history = [tuple(h) for h in state["history"]]
         self.last_reason = state["last_reason"]
         self.pending = None if state["pending"] is None else np.array(state["pending"])
         self.last = None if state["last"] is None else tuple(np.array(a) for a in state["last"])

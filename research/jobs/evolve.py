@@ -44,8 +44,9 @@ class Progress:
     generation: int = 0
     evals: int = 0
     stage: StageState = field(default_factory=StageState)
-    champion: np.ndarray | None = None  # best genome seen on the goal task
-    champion_fitness: float = float("-inf")
+    champion: np.ndarray | None = None  # fittest genome on the goal task; once solved, the
+    champion_fitness: float = float("-inf")  # fittest of the networks that solved it
+    champion_solved: bool = False
     solved_at: int | None = None  # evaluations when the goal task was first solved
     stage_evals: list[int] = field(default_factory=list)  # evals when each stage was left
     parent_run_id: str = ""
@@ -324,12 +325,39 @@ def step(ev: EvolveSetup, engine, task, progress: Progress, evaluate):
     progress.evals += int(result.evals)
     best = int(np.argmax(result.fitness))
     goal = ev.staging.is_goal(progress.stage)
-    if goal and result.fitness[best] > progress.champion_fitness:
-        progress.champion = np.array(genomes[best], copy=True)
-        progress.champion_fitness = float(result.fitness[best])
+    if goal and getattr(task, "tests_champion", False):
+        run_champion_test(task, ev.net, thetas, result, best)
+    if goal:
+        _update_champion(progress, genomes, result, best)
     if goal and result.solved.any() and progress.solved_at is None:
         progress.solved_at = progress.evals
     return result
+
+
+def _update_champion(progress: Progress, genomes: np.ndarray, result, best: int) -> None:
+    """The champion is the fittest network that solved the task, or, until one has, the
+    fittest seen (with damping fitness the fittest need not pass the long tests)."""
+    solvers = np.flatnonzero(result.solved)
+    if solvers.size:
+        k = int(solvers[np.argmax(result.fitness[solvers])])
+        if progress.champion_solved and result.fitness[k] <= progress.champion_fitness:
+            return
+        progress.champion_solved = True
+    elif not progress.champion_solved and result.fitness[best] > progress.champion_fitness:
+        k = best
+    else:
+        return
+    progress.champion = np.array(genomes[k], copy=True)
+    progress.champion_fitness = float(result.fitness[k])
+
+
+def run_champion_test(task, net, thetas: np.ndarray, result, index: int) -> None:
+    """The literature's protocol: only the generation's fittest network takes the task's
+    long tests (not counted as evaluations); its outcome goes into ``result`` in place."""
+    long_steps, general, solved = task.test_champion(net, thetas[index])
+    result.info["long_steps"][index] = long_steps
+    result.info["generalisation"][index] = general
+    result.solved[index] = solved
 
 
 def evolve_in_run(cfg, groups, run: TrackedRun, report=None) -> dict[str, float]:
@@ -449,7 +477,10 @@ def _finish(ev, tracker, parent: TrackedRun, p: Progress, engine, folder: Path) 
     with tempfile.TemporaryDirectory() as tmp:
         if p.champion is not None:
             theta = decode(ev, p.champion[None, :])
-            final = ev.make_task(ev.staging.n_stages - 1).evaluate(ev.net, theta)
+            goal_task = ev.make_task(ev.staging.n_stages - 1)
+            final = goal_task.evaluate(ev.net, theta)
+            if getattr(goal_task, "tests_champion", False):
+                run_champion_test(goal_task, ev.net, theta, final, 0)
             generalisation = final.info.get("generalisation")
             if generalisation is not None:
                 tags["evolve.generalisation"] = int(np.asarray(generalisation)[0])

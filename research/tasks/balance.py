@@ -31,6 +31,7 @@ from research.tasks.pole import PoleParams
 
 FORCE_MAG = 10.0
 FORCES = ("tanh", "sigmoid")
+TESTS = ("champion", "all")
 SUCCESS_STEPS = 100_000
 
 
@@ -118,12 +119,16 @@ class PoleBalance:
 class PoleBalanceNoVelocity:
     """Double pole without velocity inputs (Gruau et al. 1996, as in NEAT and CoSyNE).
 
-    Fitness: Gruau's damping fitness over an ``episode_steps`` (1000) episode. Individuals
-    that balance the whole episode are tested further, without counting evaluations: first
-    ``max_steps`` (100,000) actions from the standard start, then, if they pass, the 625
-    generalisation starts for ``generalisation_steps`` (1000) each; solved = at least
-    ``generalisation_min`` (200) of them balanced. ``info``: "steps" (damping episode),
-    "long_steps" (0 = not tested) and "generalisation" (starts balanced; 0 = not tested).
+    Fitness: Gruau's damping fitness over an ``episode_steps`` (1000) episode. Networks are
+    tested further, without counting evaluations: first ``max_steps`` (100,000) actions from
+    the standard start, then, if they pass, the 625 generalisation starts for
+    ``generalisation_steps`` (1000) each; solved = at least ``generalisation_min`` (200) of
+    them balanced. Which networks: with ``test="champion"`` (the literature's protocol) only
+    each generation's fittest, through :meth:`test_champion`, which the evolution calls once
+    the whole generation is scored (``evaluate`` then tests nobody); with ``test="all"``
+    every network that balances the episode, inside ``evaluate``. ``info``: "steps" (damping
+    episode), "long_steps" (0 = not tested) and "generalisation" (starts balanced; 0 = not
+    tested).
     """
 
     name = "pole_double_nv"
@@ -138,9 +143,11 @@ class PoleBalanceNoVelocity:
         generalisation_steps: int,
         generalisation_min: int,
         bias_input: float | None,
+        test: str,
     ) -> None:
         self.params, self.max_steps, self.force = params, max_steps, force
         self.n_inputs = 3 + (bias_input is not None)
+        self.tests_champion = test == "champion"
         self.inputs = partial(velocity_free_inputs, bias=bias_input)
         self.episode_steps = episode_steps
         self.generalisation_steps = generalisation_steps
@@ -156,12 +163,33 @@ class PoleBalanceNoVelocity:
         start = pole.standard_start(P, self.params)
         ep = self._run(net, thetas, start, self.episode_steps, track_jiggle=True)
         fitness = pole.damping_fitness(ep.steps, ep.jiggle_sum, self.episode_steps)
+        info = {"steps": ep.steps}
+        if self.tests_champion:
+            info["long_steps"] = np.zeros(P, np.int64)
+            info["generalisation"] = np.zeros(P, np.int64)
+            return TaskResult(fitness, P, np.zeros(P, bool), info)
+        balanced = ep.steps >= self.episode_steps
+        long_steps, general, solved = self._tests(net, thetas, balanced)
+        info.update(long_steps=long_steps, generalisation=general)
+        return TaskResult(fitness, P, solved, info)
+
+    def test_champion(self, net, theta: np.ndarray) -> tuple[int, int, bool]:
+        """(steps balanced of ``max_steps``, generalisation starts balanced, solved) for one
+        network; a network that falls within the episode is not tested further (0, 0)."""
+        theta = check_population(self, net, np.asarray(theta)[None, :])
+        episode = self._run(net, theta, pole.standard_start(1, self.params), self.episode_steps)
+        long_steps, general, solved = self._tests(net, theta, episode.steps >= self.episode_steps)
+        return int(long_steps[0]), int(general[0]), bool(solved[0])
+
+    def _tests(self, net, thetas, balanced: np.ndarray):
+        P = len(thetas)
         long_steps = np.zeros(P, np.int64)
         general = np.zeros(P, np.int64)
         solved = np.zeros(P, bool)
-        candidates = np.flatnonzero(ep.steps >= self.episode_steps)
+        candidates = np.flatnonzero(balanced)
         if candidates.size:
-            long = self._run(net, thetas[candidates], start[candidates], self.max_steps)
+            start = pole.standard_start(len(candidates), self.params)
+            long = self._run(net, thetas[candidates], start, self.max_steps)
             long_steps[candidates] = long.steps
             passed = candidates[long.steps >= self.max_steps]
             if passed.size:
@@ -176,8 +204,7 @@ class PoleBalanceNoVelocity:
                 balanced = runs.steps >= self.generalisation_steps
                 general[passed] = balanced.reshape(len(passed), G).sum(axis=1)
                 solved[passed] = general[passed] >= self.generalisation_min
-        info = {"steps": ep.steps, "long_steps": long_steps, "generalisation": general}
-        return TaskResult(fitness, P, solved, info)
+        return long_steps, general, solved
 
 
 # ---------------------------------------------------------------- factories (TASKS)
@@ -236,8 +263,10 @@ def pole_double_nv(
     generalisation_steps: int = 1000,
     generalisation_min: int = 200,
     bias_input: float | None = 0.5,
+    test: str = "champion",
 ) -> PoleBalanceNoVelocity:
-    """Two poles, no velocities (3 inputs [+ bias_input]), damping fitness."""
+    """Two poles, no velocities (3 inputs [+ bias_input]), damping fitness; ``test``: which
+    networks take the 100,000-step and generalisation tests (champion | all)."""
     episode_steps = check_int("episode_steps", episode_steps, pole.DAMPING_WINDOW + 1)
     return PoleBalanceNoVelocity(
         _double(short_length, short_mass),
@@ -247,4 +276,5 @@ def pole_double_nv(
         check_int("generalisation_steps", generalisation_steps, 1),
         _at_most("generalisation_min", check_int("generalisation_min", generalisation_min, 0)),
         check_bias_input(bias_input),
+        check_choice("test", test, TESTS),
     )

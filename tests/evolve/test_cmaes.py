@@ -61,3 +61,32 @@ def test_champion_survives_restarts():
     assert e.restart >= 1
     assert e.best()[1][0] == best
     assert rastrigin(e.best()[0][None])[0] == best
+
+
+def _first_restart(objective, n: int = 3, **settings) -> tuple[int, str]:
+    e = make_engine("cmaes", n, np.random.default_rng(0), sigma0=1.0, restarts=1, **settings)
+    for generation in range(1, 3001):
+        e.tell(objective(e.ask()))
+        if e.restart:
+            return generation, e.last_reason
+    raise AssertionError("no restart in 3000 generations")
+
+
+def test_each_of_hansens_restart_rules_fires_on_the_landscape_it_is_for():
+    """A flat objective: TolHistFun after its window of 10 + ceil(30 n / lambda); a linear one
+    the step grows on without end: TolUpSigma; pure noise: stagnation, after the shortest
+    history of 120 + ceil(30 n / lambda) generations (lambda = 7 for n = 3)."""
+    window = 10 + int(np.ceil(30 * 3 / 7))
+    assert _first_restart(lambda x: np.zeros(len(x))) == (window, "tol_fun")
+    assert _first_restart(lambda x: x[:, 0].copy())[1] == "tol_up_sigma"
+    noise = np.random.default_rng(1)
+    generation, reason = _first_restart(lambda x: noise.standard_normal(len(x)))
+    assert reason == "stagnation" and generation >= 120 + int(np.ceil(30 * 3 / 7))
+
+
+def test_a_run_that_still_improves_is_not_restarted_for_stagnation():
+    """The sphere keeps improving by orders of magnitude, past the stagnation rule's shortest
+    history: the run ends only once it has converged (fitness flat within 1e-12, or the step
+    below 1e-12 sigma0)."""
+    generation, reason = _first_restart(lambda x: -np.sum(x**2, axis=1), n=10)
+    assert reason in ("tol_fun", "tol_x") and generation > 120 + 30  # lambda = 10

@@ -76,6 +76,29 @@ def test_each_evolution_kind_runs_small_and_leaves_its_mlflow_tree(isolated, cap
     assert list((isolated / "studies" / study / "checkpoints").glob("gen-*.ckpt"))
 
 
+def test_without_velocities_only_each_generations_champion_is_tested(isolated, capsys):
+    """The double pole without velocities, the design's reference set-up, made quick (shorter
+    long test, fewer generalisation steps): solved through the champion's test, at most one
+    network tested per generation, the tests not counted as evaluations."""
+    args = ["+study=cmaes", "task=pole_double_nv", "task.bias_input=null", "model=elman"]
+    args += ["model.hidden=[3]", "model.activation=tanh", "model.output=linear"]
+    args += ["model.bias=false", "model.dtype=float64", "study.settings.sigma0=0.5"]
+    args += ["task.max_steps=3000", "task.generalisation_steps=200", "study.report=false"]
+    assert main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "solved after" in out and "generalisation:" in out
+    client, parents, _ = tree(isolated, "cmaes")
+    parent = parents[0]
+    assert parent.data.tags["evolve.solved"] == "True"
+    assert int(parent.data.tags["evolve.generalisation"]) >= 200
+    solved = history(client, parent.info.run_id, "solved")
+    assert max(v for _, v in solved) == 1.0 and solved[-1][1] == 1.0  # stop_on_solve
+    evals = history(client, parent.info.run_id, "evals")
+    lambda_ = history(client, parent.info.run_id, "lambda")
+    assert evals[-1][1] == int(parent.data.tags["evolve.solved_at_evals"])
+    assert evals[0][1] == lambda_[0][1]  # one evaluation per network and generation
+
+
 def test_staging_advances_on_its_rule_with_one_child_run_per_stage(isolated, capsys):
     args = ["+study=stage", "task.max_steps=300", "study.advance_at=300", "study.generations=60"]
     args += ["study.stage_generations=30", "study.backtrack=false"]

@@ -197,7 +197,7 @@ def test_elman_damping_scores_are_bit_identical_alone_or_in_a_population():
     perturb = 0.1 * rng.standard_normal((12, 6))
     perturb[:3] *= 0.1
     net, thetas = nv_elman(perturb)
-    task = make_task("pole_double_nv", max_steps=1200, generalisation_steps=60)
+    task = make_task("pole_double_nv", max_steps=1200, generalisation_steps=60, test="all")
     whole = task.evaluate(net, thetas)
     assert len(np.unique(whole.info["steps"])) > 3 and whole.info["generalisation"].max() > 0
     for k in (int(np.argmax(whole.fitness)), int(np.argmin(whole.fitness)), 5):
@@ -260,7 +260,7 @@ def test_generalisation_grid_is_the_625_specified_starts():
 def test_velocity_free_controller_is_solved_only_after_both_uncounted_tests():
     net, good = nv_elman()
     zero = np.zeros_like(good)
-    task = make_task("pole_double_nv", max_steps=2000)
+    task = make_task("pole_double_nv", max_steps=2000, test="all")
     result = task.evaluate(net, np.concatenate([good, zero]))
     assert result.evals == 2
     assert list(result.info["steps"]) == [1000, 22]
@@ -268,5 +268,27 @@ def test_velocity_free_controller_is_solved_only_after_both_uncounted_tests():
     assert result.info["generalisation"][0] >= 200 and result.info["generalisation"][1] == 0
     assert list(result.solved) == [True, False]
     assert result.fitness[0] > 1 and result.fitness[1] == pytest.approx(0.1 * 22 / 1000)
-    strict = make_task("pole_double_nv", max_steps=2000, generalisation_min=625)
+    strict = make_task("pole_double_nv", max_steps=2000, generalisation_min=625, test="all")
     assert not strict.evaluate(net, good).solved[0]
+
+
+def test_by_default_only_the_champion_takes_the_long_tests_with_the_same_outcome():
+    """The literature's protocol: ``evaluate`` scores the episode only; the evolution then
+    tests the generation's fittest through ``test_champion``, which agrees with testing
+    everyone for that network."""
+    net, good = nv_elman()
+    zero = np.zeros_like(good)
+    thetas = np.concatenate([zero, good])
+    task = make_task("pole_double_nv", max_steps=2000)
+    scored = task.evaluate(net, thetas)
+    assert task.tests_champion and not scored.solved.any()
+    assert not scored.info["long_steps"].any() and not scored.info["generalisation"].any()
+    everyone = make_task("pole_double_nv", max_steps=2000, test="all").evaluate(net, thetas)
+    assert np.array_equal(scored.fitness, everyone.fitness)
+    for k in (0, 1):
+        assert task.test_champion(net, thetas[k]) == (
+            everyone.info["long_steps"][k],
+            everyone.info["generalisation"][k],
+            everyone.solved[k],
+        )
+    assert task.test_champion(net, good[0])[2] and task.test_champion(net, zero[0]) == (0, 0, False)

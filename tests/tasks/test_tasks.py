@@ -80,6 +80,7 @@ def test_unknown_task_lists_the_choices():
         ("pole_double_nv", {"generalisation_min": 626}, "must be at most 625"),
         ("xor", {"bias_input": "one"}, "task.bias_input='one' is not allowed"),
         ("pole_double_nv", {"bias_input": True}, "task.bias_input=True is not allowed"),
+        ("pole_double_nv", {"test": "best"}, "task.test='best' is not allowed: choose one"),
         ("pole_single", {"bias_input": "none"}, "task.bias_input='none' is not allowed"),
         ("classify", {"split": "dev"}, "task.split='dev' is not allowed: choose one of: train"),
         ("classify", {"fitness": "f1"}, "task.fitness='f1' is not allowed"),
