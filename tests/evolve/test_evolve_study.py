@@ -41,6 +41,7 @@ def history(client, run_id, key):
     [
         ("evolve", ["study.generations=4", "study.settings.pop=12"]),
         ("cmaes", ["study.generations=4"]),
+        ("cmaes_nv", ["study.generations=3", "task.generalisation_steps=100"]),
         ("coevolve", ["study.generations=3", "study.settings.subpop=6", "study.settings.trials=2"]),
         ("cosyne", ["study.generations=4", "study.settings.pop=12"]),
         ("cppn", ["study.generations=3"]),
@@ -80,14 +81,11 @@ def test_without_velocities_only_each_generations_champion_is_tested(isolated, c
     """The double pole without velocities, the design's reference set-up, made quick (shorter
     long test, fewer generalisation steps): solved through the champion's test, at most one
     network tested per generation, the tests not counted as evaluations."""
-    args = ["+study=cmaes", "task=pole_double_nv", "task.bias_input=null", "model=elman"]
-    args += ["model.hidden=[3]", "model.activation=tanh", "model.output=linear"]
-    args += ["model.bias=false", "model.dtype=float64", "study.settings.sigma0=0.5"]
-    args += ["task.max_steps=3000", "task.generalisation_steps=200", "study.report=false"]
-    assert main(args) == 0, capsys.readouterr().err
+    args = ["+study=cmaes_nv", "task.max_steps=3000", "task.generalisation_steps=200"]
+    assert main([*args, "study.report=false"]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "solved after" in out and "generalisation:" in out
-    client, parents, _ = tree(isolated, "cmaes")
+    client, parents, _ = tree(isolated, "cmaes_nv")
     parent = parents[0]
     assert parent.data.tags["evolve.solved"] == "True"
     assert int(parent.data.tags["evolve.generalisation"]) >= 200
