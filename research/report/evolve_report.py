@@ -133,8 +133,8 @@ def evolve_sections(data: EvolveData) -> list[Section]:
             Section(
                 f"Champion: {data.name}",
                 [
-                    f"A {champion['network']} with {champion['n_params']} weights, "
-                    f"{champion['active']} active, fitness {champion['fitness']:.6g}; weights "
+                    f"Network: {champion['network']}, {champion['n_params']} weights "
+                    f"({champion['active']} active), fitness {champion['fitness']:.6g}; weights "
                     f"in `champion.npz` of run `{data.parent_id}`."
                 ],
             )
