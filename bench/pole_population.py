@@ -5,12 +5,17 @@ individual in turn. The population is a perturbed linear (LQR-like) controller i
 net, so individuals balance for varied lengths; the loop side times a sample of them and is
 reported per individual-step. The issue's bar: batched >= 50x the loop.
 
-    python bench/pole_population.py --population 1000 --steps 1000
+    python bench/pole_population.py --population 1000 --steps 1000 [--kernel numpy|compiled]
+
+``--kernel numpy`` (default) measures the vectorised numpy reference, whose per-call
+overhead is what batching hides; with the compiled kernel one network alone is already
+fast (``bench/pole_speed.py`` compares the two paths directly).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -43,7 +48,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--sigma", type=float, default=0.1, help="weight noise (log scale)")
     ap.add_argument("--net", choices=("mlp", "elman"), default="mlp")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--kernel", choices=("numpy", "compiled"), default="numpy")
     args = ap.parse_args(argv)
+    if args.kernel == "numpy":  # read when the first episode runs
+        os.environ["RESEARCH_JIT"] = "0"
     rng = np.random.default_rng(args.seed)
     if args.net == "mlp":
         net = MLP([7, 1], [], "linear", "quadratic", dtype="float64", bias=False)
@@ -69,7 +77,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     rate_batch = steps_batch / t_batch
     rate_loop = steps_loop / t_loop
-    print(f"double pole, {args.net}, {net.n_params} weights, max {args.steps} actions")
+    print(
+        f"double pole, {args.net}, {net.n_params} weights, max {args.steps} actions, "
+        f"{args.kernel} path"
+    )
     print(
         f"batched  P={args.population}: {steps_batch:,} individual-steps in {t_batch:.2f} s "
         f"= {rate_batch:,.0f} steps/s (solved {int(batched.solved.sum())})"

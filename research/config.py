@@ -10,12 +10,15 @@ and what is allowed.
 
 from __future__ import annotations
 
+import math
+import os
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.config_store import ConfigStore
@@ -24,7 +27,9 @@ from hydra.errors import HydraException
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from research.errors import ConfigError
+from research import threads
+from research.data.checks import check_splits
+from research.errors import ConfigError, EnvironmentFault
 
 DTYPES = ("float32", "float64")
 
@@ -48,6 +53,19 @@ def _positive(key: str, value: float | None, *, allow_none: bool = False) -> Non
     if value is None and allow_none:
         return
     _require(value is not None and value > 0, key, value, "must be > 0")
+
+
+#: seeds: numpy's SeedSequence takes any whole number >= 0; 32 bits is what every consumer
+#: (numpy, Optuna's samplers, DEAP, MLflow tags) reads the same way
+SEED_MAX = 2**32 - 1
+SEED_ALLOWED = f"must be a whole number in 0..{SEED_MAX}"
+
+
+def _seed(key: str, value: Any, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= SEED_MAX
+    _require(ok, key, value, SEED_ALLOWED)
 
 
 # --------------------------------------------------------------------------------------- data
@@ -498,6 +516,13 @@ class TrackingConfig:
 
     def __post_init__(self) -> None:
         _one_of("kind", self.kind, ("local", "server"))
+        if self.experiment is not None:  # it names a folder under mlruns/artifacts/
+            _require(
+                bool(NAME_PATTERN.match(str(self.experiment))),
+                "experiment",
+                self.experiment,
+                NAME_ALLOWED,
+            )
         _positive("flush_every", self.flush_every)
         _require(self.flush_seconds >= 0, "flush_seconds", self.flush_seconds, "must be >= 0")
 
@@ -536,7 +561,7 @@ class StudyConfig:
                 bool(NAME_PATTERN.match(str(self.name))),
                 "name",
                 self.name,
-                "letters, digits, '_', '.', '-' (no path characters), at most 100",
+                NAME_ALLOWED,
             )
 
 
@@ -583,6 +608,7 @@ class SearchStudy(StudyConfig):
             self.prune_after_epochs >= 0, "prune_after_epochs", self.prune_after_epochs, ">= 0"
         )
         _require(self.retry_crashed >= 0, "retry_crashed", self.retry_crashed, "must be >= 0")
+        _seed("seed", self.seed, allow_none=True)
         if not self.objectives:
             self.objectives = {"fitness" if self.inner else "val/acc": "maximize"}
         for metric, direction in self.objectives.items():
@@ -639,6 +665,7 @@ class EvolveStudy(StudyConfig):
         _positive("stage_generations", self.stage_generations, allow_none=True)
         _positive("checkpoint_every", self.checkpoint_every)
         _require(1 <= self.processes <= 256, "processes", self.processes, "must be in 1..256")
+        _seed("seed", self.seed, allow_none=True)
         if self.stages:
             _require(
                 self.advance_at is not None or self.stage_generations is not None,
@@ -653,6 +680,7 @@ STUDY_SCHEMAS = {"search": SearchStudy, "evolve": EvolveStudy}
 
 # --------------------------------------------------------------------------------------- root
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+NAME_ALLOWED = "letters, digits, '_', '.', '-' (no path characters), at most 100"
 
 
 @dataclass
@@ -667,6 +695,7 @@ class Config:
     task: Any = None  # evolution studies: what the networks are scored on (conf/task/)
     name: str = "train"
     seed: int = 0
+    blas_threads: Any = "auto"  # per process: auto, null (BLAS's default) or an int >= 1
 
 
 GROUPS = {"data": DATA_SCHEMAS, "model": MODEL_SCHEMAS, "regime": REGIME_SCHEMAS}
@@ -743,9 +772,29 @@ def compose(overrides: list[str] | tuple[str, ...] = (), config_name: str = "con
             cfg = hydra_compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         raise ConfigError(_explain(exc)) from None
+    except yaml.YAMLError as exc:  # a config file (a user's study) that is not valid YAML
+        raise ConfigError(_explain_yaml(exc)) from None
+    except RecursionError:
+        raise ConfigError(
+            "a config file includes itself (its defaults list names it, directly or through "
+            "another file): remove that entry"
+        ) from None
     finally:
         GlobalHydra.instance().clear()
     return cfg
+
+
+def _explain_yaml(exc: yaml.YAMLError) -> str:
+    """One line from a YAML error: the file, line and column, and what is wrong there."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = (getattr(exc, "problem", None) or _first_line(exc)).strip()
+    if "\t" in problem or "\\t" in problem or "tab" in problem:
+        problem += " (indent with spaces; YAML does not allow tabs)"
+    where = ""
+    if mark is not None:
+        name = "" if mark.name.startswith("<") else f"{mark.name}, "
+        where = f" ({name}line {mark.line + 1}, column {mark.column + 1})"
+    return f"a config file is not valid YAML: {problem}{where}"
 
 
 def validate(cfg: DictConfig) -> dict[str, Any]:
@@ -753,16 +802,27 @@ def validate(cfg: DictConfig) -> dict[str, Any]:
 
     The error names the full key: ``regime.lr=-1.0 is not allowed: must be > 0``.
     """
-    _require(
-        bool(NAME_PATTERN.match(str(cfg.name))),
-        "name",
-        cfg.name,
-        "letters, digits, '_', '.', '-' (no path characters), at most 100",
-    )
+    try:  # every interpolation, resolved once: a bad one is a line naming its key
+        OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(_explain(exc)) from None
+    _require(bool(NAME_PATTERN.match(str(cfg.name))), "name", cfg.name, NAME_ALLOWED)
+    _seed("seed", cfg.seed)
+    task = cfg.get("task")
+    if isinstance(task, DictConfig) and task.get("seed") is not None:
+        _seed("task.seed", task.seed)
+    _require(threads.is_valid(cfg.blas_threads), "blas_threads", cfg.blas_threads, threads.ALLOWED)
     objects: dict[str, Any] = {}
     groups = ["data", "model", "regime", "tracking"]
     if cfg.get("study") is not None:
         groups.append("study")
+    for group in groups:
+        if not isinstance(cfg[group], DictConfig):
+            raise ConfigError(
+                f"{group}={OmegaConf.to_yaml(cfg[group]).splitlines()[0]!r}... is not allowed: "
+                f"its config file must hold a mapping of keys, not a {type(cfg[group]).__name__}"
+            )
+        _check_finite(group, OmegaConf.to_container(cfg[group], resolve=True))
     for group in groups:
         try:
             objects[group] = OmegaConf.to_object(cfg[group])
@@ -770,11 +830,259 @@ def validate(cfg: DictConfig) -> dict[str, Any]:
             raise ConfigError(f"{group}.{exc}") from None
         except OmegaConfBaseException as exc:
             raise ConfigError(_explain(exc)) from None
+    check_splits(objects["data"].name, asdict(objects["data"]))  # together, not one by one
+    check_memory(cfg, objects)
+    check_environment(objects)
     return objects
 
 
+def _check_finite(key: str, value: Any) -> None:
+    """Refuse NaN and infinities anywhere in a group: a learning rate, temperature, penalty,
+    interval or step size that is not a finite number only ever diverges or hangs."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(f"{key}.{k}", v)
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check_finite(f"{key}[{i}]", v)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key}={value!r} is not allowed: must be a finite number")
+
+
+# ------------------------------------------------------------------------------------ memory
+#: per data set at its defaults: (inputs, outputs, examples); generated sets are sized from
+#: their parameters in :func:`_data_shape`
+DATA_SHAPES = {
+    "mnist1d": (40, 10, 5000),
+    "digits": (64, 10, 1797),
+    "mnist": (784, 10, 70000),
+    "xor": (2, 2, 4),
+    "parity": (4, 2, 16),
+    "spirals": (2, 2, 400),
+    "logistic_map": (1, 1, 300),
+    "sine": (1, 1, 400),
+}
+#: pole, xor tasks: (inputs, outputs) at most; classify/regress/compete read their data set
+TASK_SHAPES = {
+    "pole_single": (5, 1),
+    "pole_double": (7, 1),
+    "pole_double_nv": (4, 1),
+    "xor": (3, 1),
+}
+#: activations of a batch, evaluation chunks: rows at most (research.train.fit.EVAL_CHUNK)
+EVAL_ROWS = 4096
+#: training keeps weights, gradients, two optimiser moments and the best weights
+TRAIN_COPIES = 5
+GIB = 2**30
+
+
+def machine_memory() -> int | None:
+    """Bytes of RAM this process may use: the machine's, or its cgroup's limit if lower."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return total if total > 0 else None
+
+
+def _number(value: Any, default: float) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return float(value) if ok else float(default)
+
+
+def _data_shape(name: str, params: dict[str, Any]) -> tuple[int, int, float, str | None]:
+    """(inputs, outputs, examples, the key that sets the examples) of a data set."""
+    n_in, n_out, n = DATA_SHAPES.get(name, (1, 1, 1))
+    counts = {
+        "spirals": ("n_per_class",),
+        "logistic_map": ("n_train", "n_val", "n_test"),
+        "sine": ("n_train", "n_val", "n_test"),
+    }.get(name, ())
+    if name == "parity":
+        bits = int(_number(params.get("n_bits"), 4))
+        return bits, 2, 2.0**bits, None
+    if not counts:
+        return n_in, n_out, float(n), None
+    values = {k: _number(params.get(k), 1) for k in counts}
+    total = sum(values.values()) * (2 if name == "spirals" else 1)
+    return n_in, n_out, total, max(values, key=values.get)
+
+
+def _net_params(model, n_in: int, n_out: int) -> tuple[float, float, str, Any]:
+    """(parameters, units in a forward pass, the key that sizes it, its value) of a model."""
+    if model.name == "rbf":
+        k = float(model.n_centres)
+        return k * (n_in + n_out + 2) + n_out, k, "model.n_centres", model.n_centres
+    hidden = [float(h) for h in getattr(model, "hidden", [])]
+    bias = 1.0 if getattr(model, "bias", True) else 0.0
+    if model.name == "elman":
+        h = hidden[0]
+        return h * (n_in + h + bias) + n_out * (h + bias), h, "model.hidden", list(model.hidden)
+    sizes = [float(n_in), *hidden, float(n_out)]
+    params = sum((a + bias) * b for a, b in zip(sizes, sizes[1:]))
+    return params, sum(sizes), "model.hidden", list(model.hidden)
+
+
+def _population(study, n_genes: float) -> tuple[float, str | None, Any]:
+    """(genomes an engine holds and evaluates at once, the setting that sizes it, its value)."""
+    settings = dict(study.settings or {})
+    algorithm = study.algorithm
+    if algorithm == "cmaes":
+        key = "lambda_"
+        size = _number(settings.get(key), 4 + 3 * math.log(max(n_genes, 1.0)))
+    elif algorithm == "esp":
+        key = "subpop"
+        size = _number(settings.get(key), 20) * _number(settings.get("trials"), 10)
+    elif algorithm == "ga":
+        pop = _number(settings.get("pop"), 50)
+        offspring = _number(settings.get("lambda_"), pop)  # lambda_ defaults to pop
+        key = "lambda_" if offspring > pop else "pop"
+        size = pop + offspring
+    else:  # nsga2, nsga3, cascade, cosyne: parents and offspring
+        key = "pop"
+        size = 2 * _number(settings.get(key), 100)
+    shown = settings.get(key)
+    return size, (f"study.settings.{key}" if shown is not None else None), shown
+
+
+def estimate_memory(cfg, objects: dict[str, Any]) -> list[tuple[float, str, Any, str]]:
+    """What the config will hold in memory at once, by part: (bytes, the key that sizes the
+    part, its value, what it is). Lower bounds: inputs and outputs as the data or task has
+    them at least, no interpreter or library overhead."""
+    model, data = objects["model"], objects["data"]
+    study = objects.get("study")
+    width = 8 if getattr(model, "dtype", "float32") == "float64" else 4
+    n_in, n_out, n_examples, data_key = _data_shape(data.name, asdict(data))
+    parts = []
+    if data_key is not None:
+        value = getattr(data, data_key)
+        parts.append(
+            (n_examples * (n_in + n_out) * 8, f"data.{data_key}", value, "for its examples")
+        )
+    if study is not None and study.kind == "evolve":
+        task = cfg.get("task") or {}
+        name = task.get("name") if isinstance(task, DictConfig) else None
+        if name in TASK_SHAPES:
+            n_in, n_out = TASK_SHAPES[name]
+        elif isinstance(task, DictConfig) and task.get("data") in DATA_SHAPES:
+            n_in, n_out = DATA_SHAPES[task.get("data")][:2]
+        else:
+            n_in, n_out = 1, 1
+        if model.name == "elman":
+            n_in = 1
+        n_genes, units, key, value = _net_params(model, n_in, n_out)
+        size, pop_key, pop_value = _population(study, n_genes)
+        genomes = size * (n_genes * (8 + 2 * width) + units * 8)  # genome, weights, forward
+        if pop_key is not None and size > n_genes:
+            parts.append((genomes, pop_key, pop_value, f"for {size:,.0f} genomes"))
+        else:
+            what = f"for {size:,.0f} genomes of {n_genes:,.0f} genes"
+            parts.append((genomes, key, value, what))
+        if study.algorithm == "cmaes":  # covariance, its eigenvectors and their product
+            parts.append((3 * n_genes**2 * 8, key, value, "for CMA-ES's covariance matrices"))
+        return parts
+    if model.name == "elman" and n_in > 1:  # a sequence of n_in scalars, one per step
+        steps, n_in = n_in, 1
+    else:
+        steps = 1
+    params, units, key, value = _net_params(model, n_in, n_out)
+    batch = min(float(objects["regime"].batch_size), max(n_examples, 1.0))
+    chunk = min(float(EVAL_ROWS), max(n_examples, 1.0))
+    activations = max(3 * batch, 2 * chunk) * steps * units * width
+    need = params * width * TRAIN_COPIES + activations
+    if model.name == "rbf":  # the design matrix and its pseudo-inverse, k-means distances
+        need += 4 * n_examples * float(model.n_centres) * 8
+    parts.append((need, key, value, "to train (weights, optimiser state, activations)"))
+    return parts
+
+
+def _gib(n: float) -> str:
+    gib = n / GIB
+    return f"{gib:,.0f}" if gib < 1e9 else f"{gib:.2g}"
+
+
+def check_memory(cfg, objects: dict[str, Any]) -> None:
+    """Refuse a config that cannot fit in this machine's memory, naming the key that sizes
+    the biggest part: a failed allocation would otherwise come mid-run, or swap for hours."""
+    total = machine_memory()
+    if total is None:
+        return
+    parts = estimate_memory(cfg, objects)
+    need = sum(p[0] for p in parts)
+    if need <= total:
+        return
+    size, key, value, what = max(parts, key=lambda p: p[0])
+    raise ConfigError(
+        f"{key}={value!r} needs about {_gib(need)} GiB {what}; this machine has {_gib(total)} GiB"
+    )
+
+
+# ------------------------------------------------------------------------------- environment
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _writable_dir(path: Path, what: str) -> None:
+    """``path``, or the nearest folder that would hold it, is a folder this process can write."""
+    probe = path
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        if probe == path:
+            raise EnvironmentFault(f"{what} {path} is a file, not a folder")
+        raise EnvironmentFault(f"{what} {path} cannot be made: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise EnvironmentFault(f"{what} {probe} is read-only: make it writable or choose another")
+
+
+def check_environment(objects: dict[str, Any]) -> None:
+    """The folders and files a run writes, checked before it starts: a root that is a file or
+    read-only, an MLflow store that is not an SQLite database. An
+    :class:`~research.errors.EnvironmentFault` (exit status 1) naming the file."""
+    from research.track.store import project_root
+
+    tracking = objects["tracking"]
+    root = project_root(tracking.root)
+    _writable_dir(root, "the project root")
+    if tracking.kind == "local":
+        mlruns = root / "mlruns"
+        _writable_dir(mlruns, "the MLflow store folder")
+        _writable_dir(mlruns / "artifacts", "the MLflow artifact folder")
+        db = mlruns / "mlflow.db"
+        if db.is_dir():
+            raise EnvironmentFault(f"the MLflow store {db} is a folder, not an SQLite database")
+        if db.exists():
+            try:
+                with db.open("rb") as f:
+                    head = f.read(len(SQLITE_MAGIC))
+            except OSError as exc:
+                raise EnvironmentFault(
+                    f"cannot read the MLflow store {db}: {exc.strerror}"
+                ) from None
+            if head and head != SQLITE_MAGIC:
+                raise EnvironmentFault(
+                    f"the MLflow store {db} is not an SQLite database: move it away (a new "
+                    "store is made) or point tracking.root elsewhere"
+                )
+            if not os.access(db, os.R_OK | os.W_OK):
+                raise EnvironmentFault(f"the MLflow store {db} is read-only")
+    study = objects.get("study")
+    if study is not None:
+        _writable_dir(root / "studies", "the studies folder")
+        if study.name is not None and NAME_PATTERN.match(str(study.name)):
+            _writable_dir(root / "studies" / study.name, "the study folder")
+
+
 def flatten(cfg: DictConfig | dict, prefix: str = "") -> dict[str, Any]:
-    """Flatten a config to dotted keys (``regime.schedule.name``) for MLflow params."""
+    """Flatten a config to dotted keys (``regime.schedule.name``) for MLflow params; a password
+    in a URL value (``study.storage``, ``tracking.uri``) becomes ``***``."""
+    from research.track.redact import redact_value  # research.track imports mlflow: lazily
+
     node = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
     out: dict[str, Any] = {}
     for key, value in node.items():
@@ -782,7 +1090,7 @@ def flatten(cfg: DictConfig | dict, prefix: str = "") -> dict[str, Any]:
         if isinstance(value, dict):
             out.update(flatten(value, dotted + "."))
         else:
-            out[dotted] = value
+            out[dotted] = redact_value(value)
     return out
 
 

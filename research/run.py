@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 import sys
 
+from research import threads
 from research.config import compose, to_yaml, validate
 from research.errors import ResearchError
 from research.track import Terminated, handle_sigterm, is_disk_full
 from research.track.provenance import command_line
+from research.track.redact import redact
+from research.track.store import check_tracking
 
 USAGE = """usage: python -m research.run [--cfg] [OVERRIDE ...]
 
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         if not is_disk_full(exc):
             raise
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        print(DISK_FULL.format(first[:200]), file=sys.stderr)
+        print(redact(DISK_FULL.format(first[:200])), file=sys.stderr)
         return 1
 
 
@@ -60,9 +63,11 @@ def _main(argv: list[str] | None = None) -> int:
         cfg = compose(args)
         groups = validate(cfg)
         if show_cfg:
-            print(to_yaml(cfg), end="")
+            print(redact(to_yaml(cfg)), end="")
             return 0
+        check_tracking(groups["tracking"])  # a dead server: one line now, not minutes of retries
         handle_sigterm()
+        threads.configure(cfg.blas_threads, groups)
         command = command_line("research.run", args)
         if cfg.get("study") is not None:
             return _run_study(cfg, groups, args, command)
@@ -70,8 +75,8 @@ def _main(argv: list[str] | None = None) -> int:
 
         outcome = run_train(cfg, groups, command)
     except ResearchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(redact(f"error: {exc}"), file=sys.stderr)
+        return exc.exit_status  # 2: bad input; 1: the environment (EnvironmentFault)
     except KeyboardInterrupt:
         print("interrupted: the run is marked KILLED in MLflow", file=sys.stderr)
         return 130
@@ -95,7 +100,7 @@ def _run_study(cfg, groups, args, command) -> int:
     except Terminated:
         print("terminated: finished trials are kept; rerun the command to resume", file=sys.stderr)
         return 143
-    print("\n".join(outcome.lines))
+    print(redact("\n".join(outcome.lines)))
     return 0 if outcome.complete else 1
 
 
@@ -117,7 +122,7 @@ def _run_evolve(cfg, groups, args, command) -> int:
             "terminated: the last checkpoint is kept; rerun the command to resume", file=sys.stderr
         )
         return 143
-    print("\n".join(lines))
+    print(redact("\n".join(lines)))
     return 0
 
 
@@ -127,7 +132,7 @@ def _print_outcome(outcome) -> None:
     print(f"{r.status} after {r.epochs} epochs ({r.seconds:.1f} s of training): {r.reason}")
     print(f"  {shown}")
     print(f"MLflow run {outcome.run_id} in experiment {outcome.experiment!r}")
-    print(f"  store: {outcome.tracking_uri}")
+    print(f"  store: {redact(outcome.tracking_uri)}")
     print("  browse: python -m research.ui   (http://127.0.0.1:5000)")
 
 

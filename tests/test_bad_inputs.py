@@ -1,12 +1,26 @@
 """The bad-input campaign: every malformed input is one line on stderr and exit status 2,
-before anything exists (no MLflow store, no study folder) — never a traceback."""
+before anything exists (no MLflow store, no study folder, no file created or changed under
+the project root) — never a traceback. More inputs, and the other entry points, in
+test_bad_inputs_more.py."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from research.report.__main__ import main as report_main
 from research.run import main as run_main
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every path under ``root`` with its size and modification time."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        out[str(path.relative_to(root))] = (st.st_size, st.st_mtime_ns)
+    return out
+
 
 RUN = [
     # config values and names
@@ -50,6 +64,16 @@ RUN = [
     ["model=rbf", "model.solver=nosuch"],
     ["model=rbf", "model.n_centres=0"],
     ["model=elman", "model.hidden=[4,4]"],
+    ["blas_threads=0"],
+    ["blas_threads=-1"],
+    ["blas_threads=abc"],
+    ["+study=bayes", "study.workers=2", "blas_threads=0"],
+    ["data=digits", "data.val_fraction=0.6", "data.test_fraction=0.6"],
+    ["+study=bayes", "data=digits", "data.val_fraction=0.5", "data.test_fraction=0.5"],
+    ["data=spirals", "data.n_per_class=2"],
+    ["+study=cmaes", "task=pole_double", "task.bias_input=nan"],
+    ["+study=cmaes", "task=pole_double", "task.short_length=inf"],
+    ["+study=bayes", "study.storage=sqlite://"],
     # search studies
     ["+study=nosuch"],
     ["+study=bayes", "study.sampler=nosuch"],
@@ -82,12 +106,14 @@ RUN = [
 
 @pytest.mark.parametrize("args", RUN, ids=[" ".join(a) for a in RUN])
 def test_a_bad_run_or_study_input_is_one_line_and_nothing_is_created(isolated, capsys, args):
+    before = snapshot(isolated)
     assert run_main(args) == 2
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
     assert "Traceback" not in captured.err
     assert not (isolated / "mlruns").exists() and not (isolated / "studies").exists()
+    assert snapshot(isolated) == before
 
 
 REPORT = [["nosuch"], ["../etc"], ["a/b"], ["bayes", "--storage", "not-a-url"]]
@@ -95,10 +121,14 @@ REPORT = [["nosuch"], ["../etc"], ["a/b"], ["bayes", "--storage", "not-a-url"]]
 
 @pytest.mark.parametrize("args", REPORT, ids=[" ".join(a) for a in REPORT])
 def test_a_bad_report_argument_is_one_line(isolated, capsys, args):
+    before = snapshot(isolated)
     assert report_main(args) == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ")
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    assert "Traceback" not in captured.err
     assert not (isolated / "studies").exists()
+    assert snapshot(isolated) == before
 
 
 def test_the_campaign_tries_at_least_forty_inputs():

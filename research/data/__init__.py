@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable
 
 from research.data import loaders
+from research.data.checks import check_splits
 from research.data.dataset import Dataset
 from research.errors import ConfigError, unknown_name
 
@@ -34,4 +35,4 @@ def load_dataset(name: str, *, seed: int, dtype: str = "float32", **params) -> D
     return loader(seed=seed, dtype=dtype, **params)
 
 
-__all__ = ["DATASETS", "REGRESSION", "Dataset", "load_dataset"]
+__all__ = ["DATASETS", "REGRESSION", "Dataset", "check_splits", "load_dataset"]

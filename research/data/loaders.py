@@ -8,10 +8,17 @@ import gzip
 import hashlib
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from research.data.checks import (
+    check_disjoint,
+    check_mnist_arrays,
+    check_split_sizes,
+    check_splits,
+)
 from research.data.dataset import Dataset
 from research.errors import ConfigError, ResearchError
 
@@ -28,7 +35,10 @@ def _dtype(dtype: str):
 
 def _split(n: int, fractions: tuple[float, ...], rng, labels=None) -> list[np.ndarray]:
     """Disjoint index sets: the last ones take ``fractions`` of ``n``, the first the rest.
-    Stratified by ``labels`` when given, so each split keeps the class balance."""
+    Stratified by ``labels`` when given, so each split keeps the class balance. A split never
+    takes more than its class has left (fractions summing to 1 or more used to wrap the slice
+    round: an empty test split and training overlapping validation); the loaders refuse such
+    fractions first (:func:`check_splits`) and any split that rounds to nothing after."""
     groups = (
         [np.arange(n)]
         if labels is None
@@ -39,15 +49,27 @@ def _split(n: int, fractions: tuple[float, ...], rng, labels=None) -> list[np.nd
         idx = rng.permutation(idx)
         start = len(idx)
         for k, frac in enumerate(fractions):
-            size = int(round(frac * len(idx)))
+            size = min(int(round(frac * len(idx))), start)
             parts[k + 1].append(idx[start - size : start])
             start -= size
         parts[0].append(idx[:start])
     return [np.sort(np.concatenate(p)) for p in parts]
 
 
+def _checked_split(name, n, fractions: dict[str, float], rng, labels=None):
+    """:func:`_split` into train/val(/test) by ``fractions`` (data.<key> -> value), with
+    every split asked for non-empty and all of them disjoint."""
+    parts = _split(n, tuple(fractions.values()), rng, labels=labels)
+    splits = dict(zip(("train", "val", "test"), parts, strict=False))
+    asked = dict(zip(("val", "test"), fractions.items(), strict=False))
+    check_split_sizes(name, {k: len(v) for k, v in splits.items()}, asked, n)
+    check_disjoint(name, splits)
+    return parts
+
+
 def _classification(name, x, y, splits, dtype, n_classes, meta) -> Dataset:
     tr, va, te = splits
+    meta = {**meta, "indices": {"train": tr, "val": va, "test": te}}
     x = x.astype(dtype, copy=False)
     y = y.astype(np.int64, copy=False)
     return Dataset(
@@ -83,7 +105,9 @@ def mnist1d(
 ) -> Dataset:
     """MNIST-1D (Greydanus 2020) regenerated offline with the published generator arguments:
     4000 train / 1000 test, length 40. ``seed`` only chooses the stratified validation split
-    (3200/800 by default). The generated arrays are cached as an .npz keyed by the args."""
+    (3200/800 by default). The generated arrays are cached as an .npz keyed by the args.
+    ``n_train`` keeps only the first that many of the training split."""
+    check_splits("mnist1d", {"val_fraction": val_fraction, "n_train": n_train})
     dt = _dtype(dtype)
     from mnist1d.data import get_dataset_args, make_dataset
 
@@ -98,7 +122,7 @@ def mnist1d(
         arrays = {k: np.asarray(made[k]) for k in ("x", "y", "x_test", "y_test")}
         _atomic_savez(path, **arrays)
     x, y = arrays["x"], arrays["y"].astype(np.int64)
-    tr, va = _split(len(x), (val_fraction,), _rng(seed), labels=y)
+    tr, va = _checked_split("mnist1d", len(x), {"val_fraction": val_fraction}, _rng(seed), y)
     if n_train is not None:
         tr = tr[:n_train]
     return Dataset(
@@ -115,6 +139,8 @@ def mnist1d(
             "source": "mnist1d.make_dataset(get_dataset_args())",
             "cache": str(path),
             "sizes": (len(tr), len(va), len(arrays["x_test"])),
+            # train and val index the generated x; the test split is its own array
+            "indices": {"train": tr, "val": va, "test": None},
         },
     )
 
@@ -127,11 +153,13 @@ def digits(
     *, seed: int = 0, dtype: str = "float32", val_fraction: float = 0.2, test_fraction: float = 0.2
 ) -> Dataset:
     """scikit-learn's bundled 8x8 digits (1797 images) scaled to [0, 1], stratified splits."""
+    fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
+    check_splits("digits", fractions)
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     x, y = bunch.data / 16.0, bunch.target
-    splits = _split(len(x), (val_fraction, test_fraction), _rng(seed), labels=y)
+    splits = _checked_split("digits", len(x), fractions, _rng(seed), labels=y)
     return _classification(
         "digits", x, y, splits, _dtype(dtype), 10, {"source": "sklearn.datasets.load_digits"}
     )
@@ -188,30 +216,27 @@ def mnist(
     """MNIST from files the user supplies (an .npz with x_train/y_train/x_test/y_test, or a
     directory holding mnist.npz or the four IDX files). Nielsen's split: the first
     ``n_train`` training images in file order train, the next ``n_val`` validate."""
+    check_splits("mnist", {"n_train": n_train, "n_val": n_val})
     dt = _dtype(dtype)
     where = Path(path or os.environ.get("RESEARCH_MNIST") or Path.cwd() / "data" / "mnist")
     where = where.expanduser()
     arrays: dict[str, np.ndarray] | None = None
+    files: dict[str, Path] = {}
     npz = where if where.suffix == ".npz" else where / "mnist.npz"
     if npz.is_file():
-        try:
-            with np.load(npz, allow_pickle=False) as f:
-                arrays = {k: f[k] for k in IDX_FILES}
-        except KeyError as exc:
-            raise ResearchError(
-                f"{npz} lacks array {exc}; it needs x_train, y_train, x_test, y_test"
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise ResearchError(f"cannot read {npz}: {exc}") from None
+        arrays = _read_mnist_npz(npz)
+        files = dict.fromkeys(IDX_FILES, npz)
     elif where.is_dir():
         found = {k: _find_idx(where, stem) for k, stem in IDX_FILES.items()}
         if all(found.values()):
             arrays = {k: read_idx(p) for k, p in found.items()}
+            files = found
     if arrays is None:
         raise ResearchError(
             f"MNIST not found at {where}: put mnist.npz (x_train, y_train, x_test, y_test) or the "
             "four IDX files there, or pass data.path=/path/to/mnist"
         )
+    check_mnist_arrays(arrays, files)
     x_all = arrays["x_train"].reshape(len(arrays["x_train"]), -1).astype(dt) / dt.type(255)
     y_all = arrays["y_train"].astype(np.int64)
     if n_train + n_val > len(x_all):
@@ -220,7 +245,7 @@ def mnist(
             f"{len(x_all)} training images"
         )
     x_test = arrays["x_test"].reshape(len(arrays["x_test"]), -1).astype(dt) / dt.type(255)
-    tr, va = slice(0, n_train), slice(n_train, n_train + n_val)
+    tr, va = slice(0, n_train), slice(n_train, n_train + n_val)  # views, not copies
     return Dataset(
         "mnist",
         "classification",
@@ -231,8 +256,49 @@ def mnist(
         x_test,
         arrays["y_test"].astype(np.int64),
         10,
-        {"source": str(where), "sizes": (n_train, n_val, len(x_test))},
+        {
+            "source": str(where),
+            "sizes": (n_train, n_val, len(x_test)),
+            # train and val index the file's training images; test is its own array
+            "indices": {
+                "train": np.arange(n_train),
+                "val": np.arange(n_train, n_train + n_val),
+                "test": None,
+            },
+        },
     )
+
+
+def _read_mnist_npz(npz: Path) -> dict[str, np.ndarray]:
+    """The four arrays of a user's MNIST .npz, never unpickling anything."""
+    try:
+        loaded = np.load(npz, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ResearchError(f"cannot read {npz} as an .npz archive: {first}") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ResearchError(
+            f"{npz} holds a single array, not an .npz archive of x_train, y_train, x_test, y_test"
+        )
+    arrays: dict[str, np.ndarray] = {}
+    with loaded as f:
+        for key in IDX_FILES:
+            if key not in f.files:
+                raise ResearchError(
+                    f"{npz} lacks array {key!r}; it needs x_train, y_train, x_test, y_test"
+                )
+            try:
+                arrays[key] = f[key]
+            except ValueError as exc:  # an object array: np.load refuses to unpickle it
+                expected = "integers 0..9" if key.startswith("y") else "numeric images"
+                raise ResearchError(
+                    f"{npz}: {key} holds Python objects ({str(exc).split('.')[0]}); "
+                    f"expected {expected}"
+                ) from None
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ResearchError(f"cannot read {npz}: {key}: {first}") from None
+    return arrays
 
 
 def xor(*, seed: int = 0, dtype: str = "float32") -> Dataset:
@@ -262,12 +328,14 @@ def spirals(
     test_fraction: float = 0.2,
 ) -> Dataset:
     """Two interleaved spirals (Lang & Witbrock 1988), Gaussian noise, stratified splits."""
+    fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
+    check_splits("spirals", fractions)
     rng = _rng(seed)
     t = np.sqrt(rng.random(n_per_class)) * 3 * np.pi
     arm = np.stack([t * np.cos(t), t * np.sin(t)], 1) / (3 * np.pi)
     x = np.concatenate([arm, -arm]) + noise * rng.standard_normal((2 * n_per_class, 2)) / 3
     y = np.repeat([0, 1], n_per_class)
-    splits = _split(len(x), (val_fraction, test_fraction), rng, labels=y)
+    splits = _checked_split("spirals", len(x), fractions, rng, labels=y)
     return _classification(
         "spirals", x, y, splits, _dtype(dtype), 2, {"n_per_class": n_per_class, "noise": noise}
     )
@@ -285,6 +353,7 @@ def logistic_map(
 ) -> Dataset:
     """The series x_{t+1} = r x_t (1 - x_t); input x_t, target x_{t+1}, exemplars in series
     order (train, then val, then test). x0 is drawn from the seed when not given."""
+    check_splits("logistic_map", {"n_train": n_train, "n_val": n_val, "n_test": n_test})
     if not 0 < r <= 4:
         raise ConfigError(f"data.r={r!r} is not allowed: must be in (0, 4]")
     if x0 is None:
@@ -309,7 +378,11 @@ def logistic_map(
         x[b:],
         y[b:],
         0,
-        {"r": r, "x0": x0},
+        {
+            "r": r,
+            "x0": x0,
+            "indices": {"train": np.arange(a), "val": np.arange(a, b), "test": np.arange(b, n)},
+        },
     )
 
 
@@ -324,7 +397,9 @@ def sine(
     low: float = -3.14159,
     high: float = 3.14159,
 ) -> Dataset:
-    """Function fitting y = sin(x), x uniform in [low, high]; noise on train targets only."""
+    """Function fitting y = sin(x), x uniform in [low, high]; noise on train targets only.
+    Each split is its own draw of x, so the splits share no example (with probability 1)."""
+    check_splits("sine", {"n_train": n_train, "n_val": n_val, "n_test": n_test})
     rng = _rng(seed)
     dt = _dtype(dtype)
     xs = [rng.uniform(low, high, (k, 1)) for k in (n_train, n_val, n_test)]

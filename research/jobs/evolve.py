@@ -6,14 +6,38 @@ generation is logged to the study's parent run (``fitness/best|mean|std``, ``eva
 ``stage``, ``hypervolume``, the engine's own statistics) and checkpointed atomically; a rerun
 of the command resumes from the newest checkpoint that verifies and ends bit-identical to an
 uninterrupted run. Staging runs one child run per stage.
+
+One process at a time: the study holds ``studies/<name>/evolve.lock`` (an exclusive, non-blocking
+``flock``, released by the kernel even when the holder is SIGKILLed) for the whole command; a
+second command on the same study says who holds it, in one line, and exits before touching
+MLflow or the checkpoints. Under that lock no other process can own a RUNNING run of the
+study, so a rerun cleans up what a dead one left: without a checkpoint it reuses the study's
+unfinished parent run of the same config (found by its tags) instead of making a second one,
+it reuses the one run of each stage (duplicates are ended KILLED and deleted), and ends every
+other RUNNING run of the study KILLED with the reason.
+
+Test hook (fault injection): ``RESEARCH_FAULT=evolve:<point>[:N]`` SIGKILLs this process the
+N-th time (default: the first) it passes ``<point>``, one of ``after_parent`` (parent and
+stage run exist, no generation run yet), ``after_stage_change`` (the next stage's run exists,
+that generation is not checkpointed), ``before_checkpoint`` (the generation's metrics are
+flushed, its checkpoint not written) and ``after_checkpoint``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import fcntl
+import hashlib
 import json
 import logging
+import multiprocessing as mp
+import os
+import signal
+import socket
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,19 +46,27 @@ import numpy as np
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
+from research import threads
 from research.config import flatten, to_yaml
-from research.errors import ConfigError
+from research.errors import ConfigError, ResearchError
 from research.evolve import checkpoint
 from research.evolve.staging import StageState, Staging
 from research.nn.build import MODELS
 from research.search.storage import study_dir
 from research.track import TrackedRun, Tracker
+from research.track.lifecycle import shielded
 from research.track.provenance import provenance_tags
 
 log = logging.getLogger(__name__)
 
 #: study settings a rerun may change without starting a new evolution
 RESUMABLE = ("generations", "max_evals", "stop_on_solve", "report", "processes", "checkpoint_every")
+SIGNATURE_TAG = "evolve.signature"  # a hash of what may not change: which parent to reuse
+PARENT_TAG = "mlflow.parentRunId"
+REASON_TAG = "status.reason"
+LOCK = "evolve.lock"
+FAULT_ENV = "RESEARCH_FAULT"
+FAULT_POINTS = ("after_parent", "after_stage_change", "before_checkpoint", "after_checkpoint")
 
 
 @dataclass
@@ -158,9 +190,13 @@ def decode(ev: EvolveSetup, genomes: np.ndarray) -> np.ndarray:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(model_cfg, n_inputs: int, n_outputs: int) -> None:
+def _init_worker(model_cfg, n_inputs: int, n_outputs: int, blas_threads=None, report=None) -> None:
     """A pool process builds its own template network once (networks hold functions that do
-    not pickle); tasks are rebuilt from their parameters when a stage changes them."""
+    not pickle); tasks are rebuilt from their parameters when a stage changes them. It pins
+    BLAS as the main process did and reports (pid, threads in effect) on ``report``."""
+    threads.apply(blas_threads)
+    if report is not None:
+        report.put((os.getpid(), threads.in_effect()))
     _WORKER["net"] = MODELS[model_cfg.name](
         model_cfg, n_inputs, n_outputs, np.random.default_rng(0)
     )
@@ -184,16 +220,19 @@ class Evaluator:
     def __init__(self, ev: EvolveSetup, model_cfg) -> None:
         self.ev = ev
         self.pool = None
+        self.threads: dict[int, int | None] = {}  # pool process -> its BLAS threads
         if ev.study.processes > 1:
-            import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
             task = ev.make_task(0)
+            ctx = mp.get_context("spawn")
+            self._reports = ctx.SimpleQueue()
+            pinned = threads.applied()  # as this process: pinned by the command's setting
             self.pool = ProcessPoolExecutor(
                 ev.study.processes,
-                mp_context=mp.get_context("spawn"),
+                mp_context=ctx,
                 initializer=_init_worker,
-                initargs=(model_cfg, task.n_inputs, task.n_outputs),
+                initargs=(model_cfg, task.n_inputs, task.n_outputs, pinned, self._reports),
             )
 
     def __call__(self, task, stage: int, thetas: np.ndarray):
@@ -216,6 +255,16 @@ class Evaluator:
             info,
         )
 
+    def pool_tags(self) -> dict[str, str]:
+        """``blas.threads.pool``: the BLAS threads each pool process reported (all of them
+        once the pool is closed: a process slow to start may have run no chunk yet)."""
+        if self.pool is None:
+            return {}
+        while not self._reports.empty():
+            pid, count = self._reports.get()
+            self.threads[pid] = count
+        return {"blas.threads.pool": ",".join(str(n) for n in self.threads.values())}
+
     def close(self, cancel: bool = False) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=cancel)
@@ -227,27 +276,35 @@ def run_evolve(cfg, groups, args, command: str):
     tracking = groups["tracking"]
     store = resolve_store(tracking.kind, tracking.uri, tracking.root)
     ev = setup(cfg, groups, args, store.root)
+    _check_fault_hook()
     folder = study_dir(ev.root, ev.name)
+    with study_lock(folder, ev.name):  # before the checkpoints and MLflow are touched
+        return _run_locked(ev, cfg, groups, command, tracking, folder)
+
+
+def _run_locked(ev: EvolveSetup, cfg, groups, command: str, tracking, folder: Path):
     ckdir = folder / "checkpoints"
-    tracker = Tracker.from_config(tracking)
     engine = ev.make_engine()
-    restored = checkpoint.load_latest(ckdir)
+    restored = checkpoint.load_latest(ckdir)  # an unauthenticated file is refused, unread
+    if restored is not None and restored[1]["signature"] != ev.signature:
+        raise ConfigError(
+            f"study {ev.name!r} exists with another config (studies/{ev.name}/); set "
+            "another study.name to start a new evolution"
+        )
+    tracker = Tracker.from_config(tracking)
     if restored is not None:
         _, state = restored
-        if state["signature"] != ev.signature:
-            raise ConfigError(
-                f"study {ev.name!r} exists with another config (studies/{ev.name}/); set "
-                "another study.name to start a new evolution"
-            )
         engine.load_state_dict(state["engine"])
         progress: Progress = state["progress"]
-        parent = tracker.attach(progress.parent_run_id, owned=True)
-        parent.skip_logged_steps()
+        parent = _reattach(tracker, progress.parent_run_id)
     else:
         progress = Progress()
-        parent = _create_parent(ev, tracker, cfg, command)
+        # a process killed before its first checkpoint left this config's parent: reuse it
+        parent = _reuse_parent(ev, tracker, cfg) or _create_parent(ev, tracker, cfg, command)
         progress.parent_run_id = parent.run_id
+    _close_orphans(ev, tracker, progress)
     stage_run = _stage_run(ev, tracker, progress)
+    _fault("after_parent")
     task = ev.make_task(progress.stage.stage)
     if restored is not None and "task" in restored[1]:  # a stateful task (coevolution)
         task.load_state_dict(restored[1]["task"])
@@ -280,15 +337,18 @@ def run_evolve(cfg, groups, args, command: str):
                 if stage_run is not None:
                     stage_run.end()
                 stage_run = _stage_run(ev, tracker, progress)
+                _fault("after_stage_change")
             if progress.generation % ev.study.checkpoint_every == 0 or _done(ev, progress):
                 parent.flush()
                 if stage_run is not None:
                     stage_run.flush()
+                _fault("before_checkpoint")
                 state = {"signature": ev.signature, "engine": engine.state_dict()}
                 state["progress"] = progress
                 if hasattr(task, "state_dict"):  # competitive coevolution's parasites
                     state["task"] = task.state_dict()
                 checkpoint.save(ckdir, progress.generation, state)
+                _fault("after_checkpoint")
             bar.update(1)
             bar.set_postfix(best=f"{metrics['fitness/best']:.4g}", evals=progress.evals)
     except BaseException as exc:
@@ -300,6 +360,7 @@ def run_evolve(cfg, groups, args, command: str):
         raise
     bar.close()
     evaluate.close()
+    parent.set_tags(evaluate.pool_tags())
     if stage_run is not None:
         stage_run.end()
     lines = _finish(ev, tracker, parent, progress, engine, folder)
@@ -385,6 +446,7 @@ def evolve_in_run(cfg, groups, run: TrackedRun, report=None) -> dict[str, float]
                 break
     finally:
         evaluate.close()
+    run.set_tags(evaluate.pool_tags(), buffered=True)
     return {
         "fitness": progress.champion_fitness,
         "evals": float(progress.evals),
@@ -427,29 +489,220 @@ def _create_parent(ev: EvolveSetup, tracker: Tracker, cfg, command: str) -> Trac
         "encoding": ev.study.encoding,
         "task": ev.task_name,
         "seed": ev.seed,
+        SIGNATURE_TAG: _signature_hash(ev),
         **provenance_tags(ev.root, command),
     }
     parent = tracker.start_run(ev.name, ev.name, tags=tags)
+    parent.log_params(_parent_params(ev, cfg))
+    parent.log_text(to_yaml(cfg), "config.yaml")
+    return parent
+
+
+def _parent_params(ev: EvolveSetup, cfg) -> dict[str, Any]:
     params = {
         k: v for k, v in flatten(cfg).items() if k.split(".")[0] in ("study", "task", "model")
     }
     params["seed"] = ev.seed
     params["n_genes"] = ev.encoding.n_genes
-    parent.log_params(params)
-    parent.log_text(to_yaml(cfg), "config.yaml")
+    return params
+
+
+# ------------------------------------------------------------- one process, no orphan runs
+@contextmanager
+def study_lock(folder: Path, name: str) -> Iterator[None]:
+    """Hold ``<folder>/evolve.lock`` (exclusive, non-blocking ``flock``) for the block, with
+    this process's pid, host and start time written in it; a held lock is one line naming the
+    holder. The kernel releases it when the holder dies, even by SIGKILL."""
+    path = folder / LOCK
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ResearchError(f"cannot open the study lock {path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ResearchError(_held_by(path, name)) from None
+        since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": since}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _held_by(path: Path, name: str) -> str:
+    try:
+        holder = json.loads(path.read_text())
+        who = f"in process {int(holder['pid'])} on host {holder['host']} since {holder['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        who = "in another process (it is starting)"
+    return (
+        f"evolution study {name!r} is running {who}; wait for it or stop it "
+        f"(lock: studies/{name}/{LOCK})"
+    )
+
+
+def _check_fault_hook() -> None:
+    spec = os.environ.get(FAULT_ENV, "")
+    kind, _, rest = spec.partition(":")
+    point, _, nth = rest.partition(":")
+    if kind == "evolve" and (point not in FAULT_POINTS or not (nth or "1").isdigit()):
+        raise ConfigError(
+            f"{FAULT_ENV}={spec!r} is not allowed: evolve:<point>[:N] with a point among "
+            + ", ".join(FAULT_POINTS)
+        )
+
+
+_FAULT_HITS: dict[str, int] = {}
+
+
+def _fault(point: str) -> None:
+    """The test hook: SIGKILL this process at ``point`` if ``$RESEARCH_FAULT`` says so."""
+    spec = os.environ.get(FAULT_ENV)
+    if not spec or not spec.startswith("evolve:"):
+        return
+    _, name, *nth = spec.split(":")
+    if name != point:
+        return
+    _FAULT_HITS[point] = _FAULT_HITS.get(point, 0) + 1
+    if _FAULT_HITS[point] == int(nth[0] if nth else 1):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _signature_hash(ev: EvolveSetup) -> str:
+    return hashlib.sha256(ev.signature.encode()).hexdigest()[:24]
+
+
+def _study_runs(ev: EvolveSetup, tracker: Tracker) -> tuple[list, list]:
+    """(parent runs of this evolution study, their child runs), oldest first; deleted runs
+    are not listed."""
+    client = tracker.client
+    exp = client.get_experiment_by_name(ev.name)
+    if exp is None or exp.lifecycle_stage == "deleted":
+        return [], []
+    runs = sorted(
+        client.search_runs([exp.experiment_id], max_results=50000),
+        key=lambda r: (r.info.start_time or 0, r.info.run_id),
+    )
+    parents = [
+        r
+        for r in runs
+        if PARENT_TAG not in r.data.tags
+        and r.data.tags.get("study.kind") == "evolve"
+        and r.data.tags.get("study.name") == ev.name
+    ]
+    ids = {r.info.run_id for r in parents}
+    children = [r for r in runs if r.data.tags.get(PARENT_TAG) in ids]
+    return parents, children
+
+
+def _reattach(tracker: Tracker, run_id: str, run=None) -> TrackedRun:
+    """Own the existing run ``run_id`` again (RUNNING until this process ends it), dropping
+    the steps it already has and the reason a dead process's clean-up left on it."""
+    run = run if run is not None else tracker.find_run(run_id)
+    handle = tracker.attach(run_id, owned=True)
+    handle.skip_logged_steps()
+    if run is not None and REASON_TAG in run.data.tags:
+        with shielded():
+            tracker.client.delete_tag(run_id, REASON_TAG)
+    return handle
+
+
+def _discard(tracker: Tracker, run_id: str, reason: str) -> None:
+    """A duplicate left by a dead process: ended KILLED with ``reason``, then deleted (MLflow
+    keeps it in its trash: ``mlflow runs restore``)."""
+    tracker.close_run(run_id, "KILLED", reason)
+    with shielded():
+        tracker.client.delete_run(run_id)
+
+
+def _reuse_parent(ev: EvolveSetup, tracker: Tracker, cfg) -> TrackedRun | None:
+    """The unfinished parent run of this study and config that a process killed before its
+    first checkpoint left, reattached (with any params it had no time to log); None if there
+    is none."""
+    parents, _ = _study_runs(ev, tracker)
+    found = [r for r in parents if _is_ours(ev, r)]
+    if not found:
+        return None
+    keep = found[0]
+    parent = _reattach(tracker, keep.info.run_id, keep)
+    missing = {k: v for k, v in _parent_params(ev, cfg).items() if k not in keep.data.params}
+    if missing:
+        parent.log_params(missing)
+    if not any(a.path == "config.yaml" for a in tracker.client.list_artifacts(keep.info.run_id)):
+        parent.log_text(to_yaml(cfg), "config.yaml")
+    parent.set_tags({"resumed": "true"})
     return parent
 
 
+def _is_ours(ev: EvolveSetup, run) -> bool:
+    """An unfinished parent run of this very evolution (same study, same config)."""
+    return run.info.status != "FINISHED" and run.data.tags.get(SIGNATURE_TAG) == _signature_hash(ev)
+
+
+def _close_orphans(ev: EvolveSetup, tracker: Tracker, p: Progress) -> None:
+    """Under the study lock no live process owns a run of this study but this one. Another
+    unfinished parent run of the same config is a duplicate: ended KILLED and deleted, with
+    its children; so is a second run of a stage. Every other RUNNING run of the study (a dead
+    process's) is ended KILLED with the reason; a stage run is reattached when the evolution
+    reaches its stage again."""
+    parents, children = _study_runs(ev, tracker)
+    ours = p.parent_run_id
+    for run in parents:
+        if run.info.run_id == ours:
+            continue
+        if _is_ours(ev, run):
+            reason = f"a duplicate parent run of study {ev.name!r}; it continues in {ours}"
+            for child in children:
+                if child.data.tags.get(PARENT_TAG) == run.info.run_id:
+                    _discard(tracker, child.info.run_id, reason)
+            _discard(tracker, run.info.run_id, reason)
+        elif run.info.status == "RUNNING":
+            reason = f"left RUNNING by a process that died; study {ev.name!r} is in {ours}"
+            tracker.close_run(run.info.run_id, "KILLED", reason)
+    seen: set[str] = set()
+    mine = [r for r in children if r.data.tags.get(PARENT_TAG) == ours]
+    mine.sort(key=lambda r: r.info.run_id != p.stage_run_id)  # the checkpoint's, else oldest
+    for run in mine:
+        stage = run.data.tags.get("stage", "")
+        if stage in seen:
+            _discard(tracker, run.info.run_id, f"a duplicate run of stage {stage}")
+            continue
+        seen.add(stage)
+        if run.info.status == "RUNNING":
+            reason = "left RUNNING by a process that died; reused when its stage is reached"
+            tracker.close_run(run.info.run_id, "KILLED", reason)
+    for run in children:
+        if run.data.tags.get(PARENT_TAG) != ours and run.info.status == "RUNNING":
+            reason = "left RUNNING by a process that died"
+            tracker.close_run(run.info.run_id, "KILLED", reason)
+
+
 def _stage_run(ev: EvolveSetup, tracker: Tracker, p: Progress) -> TrackedRun | None:
-    """The child run of the current stage (staging only): created once, reattached on resume."""
+    """The child run of the current stage (staging only): one run per stage, created the first
+    time the stage is reached and reattached afterwards (a resume, a backtrack, a rerun after a
+    process died between a stage change and its checkpoint). Duplicates are discarded."""
     if ev.staging.n_stages == 1:
         return None
-    if p.stage_run_id and tracker.find_run(p.stage_run_id) is not None:
-        run = tracker.find_run(p.stage_run_id)
-        if run.data.tags.get("stage") == str(p.stage.stage) and run.info.status != "FINISHED":
-            resumed = tracker.attach(p.stage_run_id, owned=True)
-            resumed.skip_logged_steps()
-            return resumed
+    stage = str(p.stage.stage)
+    _, children = _study_runs(ev, tracker)
+    mine = [
+        r
+        for r in children
+        if r.data.tags.get(PARENT_TAG) == p.parent_run_id and r.data.tags.get("stage") == stage
+    ]
+    if mine:
+        mine.sort(key=lambda r: r.info.run_id != p.stage_run_id)  # the checkpoint's, else oldest
+        keep, *extra = mine
+        for run in extra:
+            _discard(tracker, run.info.run_id, f"a duplicate run of stage {stage}")
+        p.stage_run_id = keep.info.run_id
+        return _reattach(tracker, keep.info.run_id, keep)
     params = ev.staging.task_params(ev.task_params, p.stage.stage)
     run = tracker.start_run(
         ev.name,

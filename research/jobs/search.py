@@ -24,7 +24,7 @@ from research.search.driver import (
 )
 from research.search.recovery import recover
 from research.search.spec import build_spec, preflight
-from research.search.storage import open_storage
+from research.search.storage import check_storage, open_storage, remember_storage
 from research.search.summary import best_trials, summary_lines, trials_table
 from research.search.workers import start_workers, stop_workers, wait_for
 from research.track import Tracker, resolve_store
@@ -72,9 +72,12 @@ def run_search(cfg, groups, args: list[str], command: str) -> SearchOutcome:
     spec = build_spec(cfg, groups, args, store.root)
     preflight(spec)  # nothing exists yet: a bad space leaves no study and no run behind
     quiet_optuna()
+    # the study's own storage only: another one would start a second study over its files
+    check_storage(spec.study.storage, spec.root, spec.name)
     storage = open_storage(spec.study.storage, spec.root, spec.name)  # a bad URL fails here
     tracker = Tracker.from_config(tracking)
     handle = open_study(spec, tracker, command, create=True, storage=storage)
+    remember_storage(spec.study.storage, spec.root, spec.name)
     close_orphan_runs(handle)
     bar = TrialBar(handle)
     try:

@@ -22,7 +22,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from research.config import NAME_PATTERN
     from research.search.driver import quiet_optuna
-    from research.search.storage import describe, open_storage, study_dir
+    from research.search.storage import (
+        describe,
+        open_storage,
+        recorded_storage,
+        remember_storage,
+        storage_key,
+        study_dir,
+    )
     from research.track.store import project_root
 
     try:
@@ -34,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
             raise ResearchError(f"unknown study {args.study!r}: no {journal}")
         if not args.url or args.url.split("://", 1)[0] in ("", "journal"):
             raise ResearchError(f"url={args.url!r} is not allowed: give an RDB URL")
+        recorded = recorded_storage(root, args.study)
+        if recorded not in (None, storage_key(None, args.study)):
+            raise ResearchError(
+                f"study {args.study!r} already lives in {recorded}: its journal is not the study"
+            )
         quiet_optuna()
         target = open_storage(args.url, root, args.study)
         if args.study in {s.study_name for s in optuna.get_all_study_summaries(target)}:
@@ -45,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             from_storage=open_storage(None, root, args.study),
             to_storage=target,
         )
+        remember_storage(args.url, root, args.study)  # the copy is the study from now on
     except ResearchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

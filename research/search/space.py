@@ -13,6 +13,7 @@ Nothing here ever ``eval``s config text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,9 @@ def parse_dimension(key: str, text: str, parser: OverridesParser | None = None) 
             raise _fail(key, text, "choice() needs at least one option")
         if len(set(map(repr, choices))) != len(choices):
             raise _fail(key, text, "choice() lists an option twice")
+        for choice in choices:
+            if isinstance(choice, float) and not math.isfinite(choice):
+                raise _fail(key, text, f"choice() options must be finite numbers (got {choice})")
         return Dimension(key, CategoricalDistribution(choices), text)
     if isinstance(sweep, IntervalSweep):
         low, high = sweep.start, sweep.end
@@ -99,12 +103,16 @@ def parse_dimension(key: str, text: str, parser: OverridesParser | None = None) 
         return Dimension(key, FloatDistribution(float(low), float(high), log=log), text)
     if isinstance(sweep, RangeSweep):
         start, stop, step = sweep.start, sweep.stop, sweep.step
+        for what, end in (("start", start), ("stop", stop), ("step", step)):
+            if isinstance(end, float) and not math.isfinite(end):
+                raise _fail(key, text, f"range() needs a finite {what} (got {end})")
         if step is None or step <= 0:
             raise _fail(key, text, "range() needs a positive step")
-        values = list(sweep.range())
-        if not values:
+        # its ends by arithmetic: listing range(0, 1e15) would never end
+        count = math.ceil((stop - start) / step) if stop is not None and start is not None else 0
+        if count <= 0:
             raise _fail(key, text, "range() is empty (stop is exclusive, as in Python)")
-        low, high = values[0], values[-1]
+        low, high = start, start + (count - 1) * step
         _check_bounds(key, text, low, high, log)
         if log and step != 1:
             raise _fail(key, text, "tag(log, range(...)) needs step 1 (Optuna's rule)")
@@ -125,6 +133,9 @@ def parse_dimension(key: str, text: str, parser: OverridesParser | None = None) 
 def _check_bounds(key: str, text: str, low, high, log: bool) -> None:
     if low is None or high is None:
         raise _fail(key, text, "give both bounds")
+    for end in (low, high):
+        if isinstance(end, float) and not math.isfinite(end):
+            raise _fail(key, text, f"interval ends must be finite numbers (got {end})")
     if low > high:
         raise _fail(key, text, f"low {low} > high {high}")
     if log and low <= 0:

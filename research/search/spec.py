@@ -102,10 +102,10 @@ def _key(override: str) -> str:
 
 
 def _is_where(override: str) -> bool:
-    """Overrides that say where things live (config search path, tracking store), not what
-    the study is: they may differ between hosts and resumes."""
+    """Overrides that say where things live (config search path, tracking store) or how they
+    run (BLAS threads), not what the study is: they may differ between hosts and resumes."""
     key = _key(override)
-    return key.startswith("hydra.") or key == "tracking" or key.startswith("tracking.")
+    return key.startswith(("hydra.", "tracking.")) or key in ("tracking", "blas_threads")
 
 
 def is_study_override(override: str) -> bool:

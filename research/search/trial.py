@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 import optuna
 from optuna.trial import TrialState
 
+from research import threads
 from research.config import compose, flatten, to_yaml, validate
 from research.data import load_dataset
 from research.errors import ResearchError
@@ -145,6 +146,7 @@ def run_trial(
         "study.kind": "search",
         "worker": worker_id(),
         "command": command_line("research.run", overrides),
+        **threads.tags(),  # this process's BLAS threads (a worker's own), library, CPU
     }
     with tracker.run(spec.name, name, parent=parent_run_id, tags=tags) as run:
         trial.set_user_attr("mlflow_run_id", run.run_id)

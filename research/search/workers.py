@@ -13,6 +13,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from research import threads
+
 EXIT_OK, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_ERROR = 0, 130, 143, 1
 
 
@@ -27,6 +29,7 @@ def _worker_main(args: list[str], root_env: dict[str, str]) -> None:
     try:
         cfg = compose(args)
         groups = validate(cfg)
+        threads.configure(cfg.blas_threads, groups)  # the main process's setting, here too
         tracker = Tracker.from_config(groups["tracking"])
         spec = build_spec(cfg, groups, args, tracker.store.root)
         handle = open_study(spec, tracker, "", create=False)

@@ -7,6 +7,10 @@ linear output layer; a zero output is zero force, as in the reference cross-chec
 output; clipped to [0, 1]). The two agree when out_sigmoid = sigmoid(2 out_linear).
 MLPs see only the current observation; Elman nets carry their hidden state from action to
 action, starting from zero in every episode.
+
+Episodes run in the compiled kernel (:mod:`research.tasks.compiled`) whenever it can run
+the network, else in the numpy reference below (:class:`NetController` driving
+:func:`research.tasks.pole.simulate`): the numbers are the same to the last bit.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from research.tasks.base import (
     check_positive,
     not_allowed,
 )
+from research.tasks.compiled import pole_episodes
 from research.tasks.pole import PoleParams
 
 FORCE_MAG = 10.0
@@ -88,29 +93,58 @@ def velocity_free_inputs(y: np.ndarray, bias: float | None = 0.5) -> np.ndarray:
     return obs
 
 
+def run_episodes(
+    task,
+    net,
+    thetas: np.ndarray,
+    start: np.ndarray,
+    max_steps: int,
+    *,
+    track_jiggle=False,
+    compiled: bool = True,
+) -> pole.Episode:
+    """Episodes of ``task``'s networks from ``start``: in the compiled kernel when it can
+    run ``net`` (and ``compiled``), else in the numpy reference; the same numbers."""
+    if compiled:
+        out = pole_episodes(
+            net,
+            thetas,
+            start,
+            task.params,
+            max_steps,
+            velocities=task.velocities,
+            bias_input=task.bias_input,
+            force=task.force,
+            track_jiggle=track_jiggle,
+        )
+        if out is not None:
+            steps, final, jiggle = out
+            return pole.Episode(steps, final, jiggle if track_jiggle else None)
+    controller = NetController(net, thetas, task.force)
+    return pole.simulate(
+        controller, start, task.params, max_steps, task.inputs, track_jiggle=track_jiggle
+    )
+
+
 class PoleBalance:
     """Markov pole balancing: fitness = actions balanced from the standard start (at most
     ``max_steps``); solved when the poles stay up for all ``max_steps``."""
 
     n_outputs = 1
+    velocities = True
 
     def __init__(
         self, name: str, params: PoleParams, max_steps: int, force: str, bias_input: float | None
     ) -> None:
         self.name, self.params, self.max_steps, self.force = name, params, max_steps, force
+        self.bias_input = bias_input
         self.n_inputs = params.n_state + (bias_input is not None)
         self.inputs = partial(markov_inputs, bias=bias_input)
 
     def evaluate(self, net, thetas: np.ndarray) -> TaskResult:
         thetas = check_population(self, net, thetas)
         P = len(thetas)
-        ep = pole.simulate(
-            NetController(net, thetas, self.force),
-            pole.standard_start(P, self.params),
-            self.params,
-            self.max_steps,
-            self.inputs,
-        )
+        ep = run_episodes(self, net, thetas, pole.standard_start(P, self.params), self.max_steps)
         return TaskResult(
             ep.steps.astype(np.float64), P, ep.steps >= self.max_steps, {"steps": ep.steps}
         )
@@ -133,6 +167,7 @@ class PoleBalanceNoVelocity:
 
     name = "pole_double_nv"
     n_outputs = 1
+    velocities = False
 
     def __init__(
         self,
@@ -146,6 +181,7 @@ class PoleBalanceNoVelocity:
         test: str,
     ) -> None:
         self.params, self.max_steps, self.force = params, max_steps, force
+        self.bias_input = bias_input
         self.n_inputs = 3 + (bias_input is not None)
         self.tests_champion = test == "champion"
         self.inputs = partial(velocity_free_inputs, bias=bias_input)
@@ -154,8 +190,7 @@ class PoleBalanceNoVelocity:
         self.generalisation_min = generalisation_min
 
     def _run(self, net, thetas, start, max_steps, **kw) -> pole.Episode:
-        controller = NetController(net, thetas, self.force)
-        return pole.simulate(controller, start, self.params, max_steps, self.inputs, **kw)
+        return run_episodes(self, net, thetas, start, max_steps, **kw)
 
     def evaluate(self, net, thetas: np.ndarray) -> TaskResult:
         thetas = check_population(self, net, thetas)

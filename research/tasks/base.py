@@ -98,8 +98,10 @@ def not_allowed(name: str, value, allowed: str) -> ConfigError:
 
 def check_bias_input(value) -> float | None:
     """A constant bias input's value, or None for no bias input."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise not_allowed("bias_input", value, "give a number, or null for no bias input")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value)
+    ):
+        raise not_allowed("bias_input", value, "give a finite number, or null for no bias input")
     return None if value is None else float(value)
 
 
@@ -110,8 +112,8 @@ def check_int(name: str, value, low: int) -> int:
 
 
 def check_positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise not_allowed(name, value, "must be a number > 0")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < np.inf:
+        raise not_allowed(name, value, "must be a finite number > 0")
     return float(value)
 
 

@@ -115,10 +115,12 @@ def _act(y: np.ndarray, force: np.ndarray, p: PoleParams) -> np.ndarray:
 
 
 def _failed(y: np.ndarray, p: PoleParams) -> np.ndarray:
-    out = np.abs(y[0]) > p.x_limit
-    out |= np.abs(y[2]) > p.angle_limit
+    """Out of bounds — written as "not within", so a NaN state (a network that output NaN
+    or inf) fails instead of balancing forever."""
+    out = ~(np.abs(y[0]) <= p.x_limit)
+    out |= ~(np.abs(y[2]) <= p.angle_limit)
     if p.n_poles == 2:
-        out |= np.abs(y[4]) > p.angle_limit
+        out |= ~(np.abs(y[4]) <= p.angle_limit)
     return out
 
 

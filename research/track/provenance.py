@@ -1,4 +1,5 @@
-"""Provenance tags: git commit and dirty flag, command line, package versions."""
+"""Provenance tags: git commit and dirty flag, command line, package versions, numerics (BLAS
+threads and library, CPU)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import shlex
 import subprocess
 from importlib import metadata
 from pathlib import Path
+
+from research import threads
+from research.track.redact import redact
 
 PACKAGES = ("research", "numpy", "scipy", "hydra-core", "omegaconf", "optuna", "mlflow", "deap")
 
@@ -38,14 +42,15 @@ def package_versions() -> dict[str, str]:
 
 
 def command_line(module: str, args: list[str]) -> str:
-    """The command that reproduces a run, e.g. ``python -m research.run regime.lr=0.5``."""
-    return shlex.join(["python", "-m", module, *args])
+    """The command that reproduces a run, e.g. ``python -m research.run regime.lr=0.5``; a
+    password in a URL argument is ``***`` (``study.storage=postgresql://u:***@host/db``)."""
+    return shlex.join(["python", "-m", module, *(redact(str(a)) for a in args)])
 
 
 def provenance_tags(root: Path, command: str) -> dict[str, str]:
     """Every tag that says where a run came from: command, versions, git commit and dirty flag
-    (of the package's own checkout, else of the project root)."""
-    tags = {"command": command, **package_versions()}
+    (of the package's own checkout, else of the project root), BLAS threads, library and CPU."""
+    tags = {"command": redact(command), **package_versions(), **threads.tags()}
     tags.update(git_state(Path(__file__).resolve().parent))
     if "git.commit" not in tags:
         tags.update(git_state(root))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from research.track.redact import redact, redact_value
 from research.track.store import Store
 from research.track.tracker import PARENT_TAG
 
@@ -33,12 +34,14 @@ class StudyRuns:
 
 
 def _record(run) -> RunRecord:
+    """The run, with credentials masked in its params and tags (a run logged before they were
+    redacted at write time must not carry them into a report)."""
     return RunRecord(
         run.info.run_id,
         run.info.run_name or "",
         run.info.status,
-        dict(run.data.params),
-        dict(run.data.tags),
+        redact_value(dict(run.data.params)),
+        redact_value(dict(run.data.tags)),
         dict(run.data.metrics),
         run.info.start_time,
         run.info.end_time,
@@ -88,7 +91,7 @@ class StoreReader:
             local = self.client.download_artifacts(run_id, path)
         except (MlflowException, OSError):
             return None
-        return Path(local).read_text()
+        return redact(Path(local).read_text())
 
     def log_artifact(self, run_id: str, path: str, artifact_path: str | None = None) -> None:
         self.client.log_artifact(run_id, path, artifact_path)

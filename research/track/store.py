@@ -1,12 +1,20 @@
-"""Where runs go: a local SQLite store under the project root, or a tracking server."""
+"""Where runs go: a local SQLite store under the project root, or a tracking server.
+
+:func:`check_reachable` asks a server once, with a short timeout, before a command starts:
+MLflow's own client retries an unreachable server for minutes (right for a server that
+restarts under a running study, wrong for a mistyped URL).
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from research.errors import ConfigError
+from research.errors import ConfigError, EnvironmentFault
+from research.track.redact import redact
 
 SERVER_SCHEMES = (
     "http://",
@@ -58,3 +66,117 @@ def resolve_store(kind: str = "local", uri: str | None = None, root: str | None 
             "or a database URL (postgresql://..., sqlite:////abs/path.db)"
         )
     return Store(uri, base, None)
+
+
+PROBE_SECONDS = 5.0
+DB_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
+
+
+class Unreachable(EnvironmentFault):
+    """The tracking server (or database) does not answer: the environment's fault (exit 1)."""
+
+
+def check_reachable(store: Store, timeout: float = PROBE_SECONDS) -> None:
+    """Raise :class:`Unreachable` (one line naming the URL, password masked) unless the server
+    of ``store`` answers within ``timeout`` seconds. Any HTTP answer counts, even an error
+    status: authentication and the like are MLflow's to report. The local store, SQLite files
+    and URIs this cannot test (``databricks``) pass."""
+    uri = store.tracking_uri
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
+    if scheme in ("http", "https"):
+        problem = _http_problem(uri, timeout)
+    elif scheme in DB_PORTS:
+        problem = _tcp_problem(uri, scheme, timeout)
+    else:
+        return
+    if problem:
+        raise Unreachable(
+            redact(
+                f"tracking.uri={uri} cannot be reached ({problem}); start the server or check "
+                "the URL"
+            )
+        )
+
+
+def _http_problem(uri: str, timeout: float) -> str | None:
+    import requests
+
+    url = uri.rstrip("/") + "/health"
+    try:
+        # no retries: one connection attempt, one answer; proxies and basic auth as MLflow's
+        requests.get(url, timeout=(timeout, timeout), allow_redirects=False)
+    except requests.exceptions.SSLError:
+        return None  # something answered; MLflow reports its certificate problem itself
+    except requests.exceptions.Timeout:
+        return f"no answer within {timeout:g} s"
+    except requests.exceptions.InvalidURL as exc:
+        return f"invalid URL: {_first_line(exc)}"
+    except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+        return _reason(exc)
+    return None
+
+
+def _tcp_problem(uri: str, scheme: str, timeout: float) -> str | None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(uri)
+    except (ArgumentError, ValueError):
+        return None  # MLflow reports a malformed URL itself
+    if not parsed.host:
+        return None  # a Unix socket: nothing to probe over TCP
+    try:
+        with socket.create_connection((parsed.host, parsed.port or DB_PORTS[scheme]), timeout):
+            return None
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
+    except OSError as exc:
+        return _reason(exc)
+
+
+def _causes(exc: BaseException):
+    """``exc`` and what it wraps: causes, contexts, and urllib3's ``reason`` and ``args``."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason for a failed connection: ``connection refused``, ``host not found``..."""
+    for item in _causes(exc):
+        if isinstance(item, socket.gaierror):
+            return "host not found"
+        if isinstance(item, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(item, (TimeoutError, socket.timeout)):
+            return "no answer"
+        if isinstance(item, OSError) and item.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "no route to host"
+    text = " ".join(str(exc).split())
+    for needle, reason in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "host not found"),
+        ("nodename nor servname", "host not found"),
+        ("Temporary failure in name resolution", "host not found"),
+    ):
+        if needle in text:
+            return reason
+    return _first_line(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
+
+
+def check_tracking(tracking) -> None:
+    """:func:`check_reachable` for a validated ``tracking`` group (nothing to do when local)."""
+    if tracking.kind == "server":
+        check_reachable(resolve_store(tracking.kind, tracking.uri, tracking.root))

@@ -19,6 +19,7 @@ from mlflow.tracking import MlflowClient
 
 from research.errors import ResearchError
 from research.track.lifecycle import Terminated, shield
+from research.track.redact import redact, redact_value
 from research.track.store import Store
 
 log = logging.getLogger(__name__)
@@ -161,15 +162,18 @@ class TrackedRun:
     # -- artifacts -------------------------------------------------------------------------
     @_store_write
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        self.client.log_artifact(self.run_id, str(path), artifact_path)
+        """Log file ``path``; a text file (report, table, config) that holds a credential is
+        logged as a redacted copy of the same name."""
+        with _redacted_file(Path(path)) as safe:
+            self.client.log_artifact(self.run_id, str(safe), artifact_path)
 
     @_store_write
     def log_text(self, text: str, artifact_file: str) -> None:
-        self.client.log_text(self.run_id, text, artifact_file)
+        self.client.log_text(self.run_id, redact(text), artifact_file)
 
     @_store_write
     def log_dict(self, data: dict, artifact_file: str) -> None:
-        self.client.log_dict(self.run_id, data, artifact_file)
+        self.client.log_dict(self.run_id, redact_value(data), artifact_file)
 
     @_store_write
     def log_figure(self, figure, artifact_file: str) -> None:
@@ -202,8 +206,37 @@ class TrackedRun:
             _active_runs.discard(self)
 
 
+TEXT_SUFFIXES = (".html", ".md", ".txt", ".csv", ".json", ".yaml", ".yml", ".log", ".tsv")
+MAX_SCANNED_BYTES = 50_000_000
+
+
+@contextmanager
+def _redacted_file(path: Path) -> Iterator[Path]:
+    """``path`` itself, or a redacted copy of it (same file name, in a temporary folder) when
+    it is a text file that holds a credential."""
+    text = None
+    if path.suffix.lower() in TEXT_SUFFIXES and path.is_file():
+        try:
+            if path.stat().st_size <= MAX_SCANNED_BYTES:
+                text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+    safe = redact(text) if text is not None else None
+    if safe is None or safe == text:
+        yield path
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="research-redacted-") as folder:
+        copy = Path(folder) / path.name
+        copy.write_text(safe, encoding="utf-8")
+        yield copy
+
+
 def _as_text(value: Any) -> str:
-    text = "None" if value is None else str(value)
+    """A param or tag value as MLflow stores it: a string without credentials, truncated to
+    MLflow's limit."""
+    text = redact("None" if value is None else str(value))
     if len(text) > MAX_VALUE_LENGTH:
         text = text[: MAX_VALUE_LENGTH - 15] + "...[truncated]"
     return text
@@ -260,6 +293,10 @@ class Tracker:
         if store.artifact_root is not None:
             store.artifact_root.mkdir(parents=True, exist_ok=True)
             _create_local_db(store.artifact_root.parent / "mlflow.db")
+        if redact(store.tracking_uri) != store.tracking_uri:
+            # MLflow prints "View run <name> at: <tracking URI>/#/..." when a run ends on a
+            # server: with the password in it. The end of a command says where the run is.
+            os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
         self.client = MlflowClient(tracking_uri=store.tracking_uri)
         self._experiments: dict[str, str] = {}
 
@@ -293,7 +330,7 @@ class Tracker:
                         raise
         except MlflowException as exc:
             raise ResearchError(
-                f"cannot use MLflow store {self.store.tracking_uri}: {_status_for(exc)[1]}"
+                redact(f"cannot use MLflow store {self.store.tracking_uri}: {_status_for(exc)[1]}")
             ) from None
         if exp.lifecycle_stage == "deleted":
             raise ResearchError(
