@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from research.errors import ConfigError, EnvironmentFault, ResearchError
+from research.track.redact import redact
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except ResearchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact(f"error: {exc}"), file=sys.stderr)
         return exc.exit_status
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("mlflow", "alembic"):
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         _check_inputs(args, store)
         html_path, md_path = make_report(args.studies, store.root, store, args.storage)
     except ResearchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact(f"error: {exc}"), file=sys.stderr)
         return exc.exit_status
     print(f"report: {html_path}")
     print(f"        {md_path}")

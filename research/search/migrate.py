@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from research.errors import ResearchError
+from research.track.redact import redact
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,10 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         remember_storage(args.url, root, args.study)  # the copy is the study from now on
     except ResearchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact(f"error: {exc}"), file=sys.stderr)
         return 2
-    print(f"copied study {args.study!r} to {describe(args.url, root, args.study)}")
-    print(f"continue it with: python -m research.run +study=... study.storage={args.url}")
+    print(redact(f"copied study {args.study!r} to {describe(args.url, root, args.study)}"))
+    print(redact(f"continue it with: python -m research.run +study=... study.storage={args.url}"))
     return 0
 
 
