@@ -113,11 +113,16 @@ params:
 }
 
 
+def study_searchpath(folder: Path, studies: dict[str, str]) -> str:
+    """``hydra.searchpath=[file://...]`` of ``folder`` after writing ``studies`` (name ->
+    YAML text) into its ``study/`` group."""
+    (folder / "study").mkdir()
+    for name, text in studies.items():
+        (folder / "study" / f"{name}.yaml").write_text(text)
+    return f"hydra.searchpath=[file://{folder}]"
+
+
 @pytest.fixture(scope="session")
 def conf(tmp_path_factory) -> str:
     """``hydra.searchpath=[file://...]`` of a folder holding :data:`STUDIES`."""
-    folder = tmp_path_factory.mktemp("conf")
-    (folder / "study").mkdir()
-    for name, text in STUDIES.items():
-        (folder / "study" / f"{name}.yaml").write_text(text)
-    return f"hydra.searchpath=[file://{folder}]"
+    return study_searchpath(tmp_path_factory.mktemp("conf"), STUDIES)

@@ -21,6 +21,7 @@ from test_bad_inputs import snapshot
 from research.report.__main__ import main as report_main
 from research.run import main as run_main
 from research.search.migrate import main as migrate_main
+from tests.conftest import study_searchpath
 
 HUGE = "1000000000000000"  # 10^15
 
@@ -71,11 +72,7 @@ BAD_STUDIES = {
 
 @pytest.fixture(scope="session")
 def bad_conf(tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("bad-conf")
-    (folder / "study").mkdir()
-    for name, text in BAD_STUDIES.items():
-        (folder / "study" / f"{name}.yaml").write_text(text)
-    return f"hydra.searchpath=[file://{folder}]"
+    return study_searchpath(tmp_path_factory.mktemp("bad-conf"), BAD_STUDIES)
 
 
 # ------------------------------------------------------------------------------ run: bad input

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from research.errors import ConfigError, EnvironmentFault, ResearchError
+from research.search.storage import RDB_SCHEMES
 from research.track.redact import redact
 
 
@@ -106,8 +107,6 @@ def _check_optuna_sqlite(url: str) -> None:
     """An ``sqlite:///`` ``--storage`` must be an existing Optuna database: Optuna would
     otherwise create one (or its tables inside another program's database) just to read it."""
     if not url.startswith("sqlite:"):
-        from research.search.storage import RDB_SCHEMES
-
         if "://" not in url or url.split("://", 1)[0] not in RDB_SCHEMES:
             raise ConfigError(
                 f"--storage {url!r} is not allowed: give the RDB URL the study was run with "

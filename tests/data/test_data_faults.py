@@ -334,6 +334,9 @@ CLI_CASES = [
 ]
 
 
+SMALL_MNIST_RUN = ("data.n_train=15", "data.n_val=5", "regime.epochs=1")
+
+
 @pytest.mark.parametrize("case", CLI_CASES, ids=CLI_CASES)
 def test_a_bad_mnist_npz_via_the_cli_exits_2_before_any_run(tmp_path, case):
     changes, pattern = BAD_NPZ[case]
@@ -342,9 +345,7 @@ def test_a_bad_mnist_npz_via_the_cli_exits_2_before_any_run(tmp_path, case):
     proc = run_cli(
         "data=mnist",
         f"data.path={path}",
-        "data.n_train=15",
-        "data.n_val=5",
-        "regime.epochs=1",
+        *SMALL_MNIST_RUN,
         cwd=tmp_path,
     )
     assert_one_line_and_nothing_created(
@@ -358,9 +359,7 @@ def test_a_good_mnist_npz_via_the_cli_trains(tmp_path):
     proc = run_cli(
         "data=mnist",
         f"data.path={path}",
-        "data.n_train=15",
-        "data.n_val=5",
-        "regime.epochs=1",
+        *SMALL_MNIST_RUN,
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
