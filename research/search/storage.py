@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from research.errors import ConfigError, ResearchError
+from research.track.store import study_dir
 
 RDB_SCHEMES = ("postgresql", "postgresql+psycopg2", "postgresql+psycopg", "mysql", "sqlite")
 HEARTBEAT_SECONDS = 20
@@ -48,14 +49,6 @@ TORN_SUFFIX = ".torn-"
 
 class JournalError(ResearchError):
     """The journal file cannot be read as Optuna records (damaged, or from another program)."""
-
-
-def study_dir(root: Path, name: str) -> Path:
-    """``<root>/studies/<name>``; ``name`` is validated not to contain path characters."""
-    path = (root / "studies" / name).resolve()
-    if path.parent != (root / "studies").resolve():
-        raise ConfigError(f"study.name={name!r} is not allowed: it would leave studies/")
-    return path
 
 
 def describe(url: str | None, root: Path, name: str) -> str:

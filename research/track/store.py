@@ -68,6 +68,15 @@ def resolve_store(kind: str = "local", uri: str | None = None, root: str | None 
     return Store(uri, base, None)
 
 
+def study_dir(root: Path, name: str) -> Path:
+    """``<root>/studies/<name>``: a study's files beside the store (journal, checkpoints,
+    report); ``name`` is validated not to contain path characters."""
+    path = (root / "studies" / name).resolve()
+    if path.parent != (root / "studies").resolve():
+        raise ConfigError(f"study.name={name!r} is not allowed: it would leave studies/")
+    return path
+
+
 PROBE_SECONDS = 5.0
 DB_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 

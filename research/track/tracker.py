@@ -18,7 +18,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from research.errors import ResearchError
-from research.track.lifecycle import Terminated, shield
+from research.track import tags
+from research.track.lifecycle import Terminated, shield, shielded
 from research.track.redact import redact, redact_value
 from research.track.store import Store
 
@@ -28,8 +29,8 @@ MAX_PARAMS_PER_BATCH = 100  # MLflow's limit for params or tags in one log_batch
 MAX_ENTITIES_PER_BATCH = 1000  # metrics + params + tags in one log_batch
 MAX_VALUE_LENGTH = 6000  # MLflow's limit on a param value
 
-PARENT_TAG = "mlflow.parentRunId"
-REASON_TAG = "status.reason"
+PARENT_TAG = tags.PARENT
+REASON_TAG = tags.REASON
 
 _active_runs: weakref.WeakSet[TrackedRun] = weakref.WeakSet()
 
@@ -398,6 +399,33 @@ class Tracker:
         self._write(self.client.log_batch, run_id, tags=items)
         self._write(self.client.set_terminated, run_id, status)
         return True
+
+    def study_runs(self, experiment: str) -> list:
+        """Every run of ``experiment`` that is not deleted, oldest first ([] if there is no
+        such experiment, or it is deleted)."""
+        exp = self.client.get_experiment_by_name(experiment)
+        if exp is None or exp.lifecycle_stage == "deleted":
+            return []
+        runs = self.client.search_runs([exp.experiment_id], max_results=50000)
+        return sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id))
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        """Tag someone else's run (a trial on the Pareto front)."""
+        self._write(self.client.set_tag, run_id, key, _as_text(value))
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Drop ``key`` from run ``run_id``; not interrupted half-way by Ctrl-C."""
+        with shielded():
+            self._write(self.client.delete_tag, run_id, key)
+
+    def delete_run(self, run_id: str) -> None:
+        """Move run ``run_id`` to MLflow's trash (``mlflow runs restore`` brings it back)."""
+        with shielded():
+            self._write(self.client.delete_run, run_id)
+
+    def has_artifact(self, run_id: str, path: str) -> bool:
+        """Whether run ``run_id`` has the top-level artifact ``path``."""
+        return any(a.path == path for a in self.client.list_artifacts(run_id))
 
     @staticmethod
     @_store_write
