@@ -13,6 +13,7 @@ import sys
 from research import threads
 from research.config import compose, to_yaml, validate
 from research.errors import ResearchError
+from research.registry import KINDS
 from research.track import Terminated, handle_sigterm, is_disk_full
 from research.track.provenance import command_line
 from research.track.redact import redact
@@ -59,81 +60,30 @@ def _main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # MLflow logs a traceback for every failed SQL statement, then raises it: we report it
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
+    note = "the run is marked KILLED in MLflow"  # what an interrupt leaves, once the kind is known
     try:
         cfg = compose(args)
         groups = validate(cfg)
         if show_cfg:
             print(redact(to_yaml(cfg)), end="")
             return 0
+        kind = KINDS.get(groups["study"].kind if "study" in groups else "train")
+        note = kind.on_interrupt
         check_tracking(groups["tracking"])  # a dead server: one line now, not minutes of retries
         handle_sigterm()
         threads.configure(cfg.blas_threads, groups)
-        command = command_line("research.run", args)
-        if cfg.get("study") is not None:
-            return _run_study(cfg, groups, args, command)
-        from research.jobs.train import run_train
-
-        outcome = run_train(cfg, groups, command)
+        outcome = kind.run(cfg, groups, args, command_line("research.run", args))
     except ResearchError as exc:
         print(redact(f"error: {exc}"), file=sys.stderr)
         return exc.exit_status  # 2: bad input; 1: the environment (EnvironmentFault)
     except KeyboardInterrupt:
-        print("interrupted: the run is marked KILLED in MLflow", file=sys.stderr)
+        print(f"interrupted: {note}", file=sys.stderr)
         return 130
     except Terminated:
-        print("terminated: the run is marked KILLED in MLflow", file=sys.stderr)
-        return 143
-    _print_outcome(outcome)
-    return 1 if outcome.result.diverged else 0
-
-
-def _run_study(cfg, groups, args, command) -> int:
-    if groups["study"].kind == "evolve":
-        return _run_evolve(cfg, groups, args, command)
-    from research.jobs.search import run_search
-
-    try:
-        outcome = run_search(cfg, groups, args, command)
-    except KeyboardInterrupt:
-        print("interrupted: finished trials are kept; rerun the command to resume", file=sys.stderr)
-        return 130
-    except Terminated:
-        print("terminated: finished trials are kept; rerun the command to resume", file=sys.stderr)
+        print(f"terminated: {note}", file=sys.stderr)
         return 143
     print(redact("\n".join(outcome.lines)))
-    return 0 if outcome.complete else 1
-
-
-KEPT = "the last checkpoint is kept; rerun the command to resume"
-
-
-def _run_evolve(cfg, groups, args, command) -> int:
-    from research.jobs.evolve import run_evolve
-
-    try:
-        lines = run_evolve(cfg, groups, args, command)
-    except KeyboardInterrupt:
-        print(
-            "interrupted: the last checkpoint is kept; rerun the command to resume", file=sys.stderr
-        )
-        return 130
-    except Terminated:
-        print(
-            "terminated: the last checkpoint is kept; rerun the command to resume", file=sys.stderr
-        )
-        return 143
-    print(redact("\n".join(lines)))
-    return 0
-
-
-def _print_outcome(outcome) -> None:
-    r = outcome.result
-    shown = "  ".join(f"{k} {v:.4g}" for k, v in sorted(r.metrics.items()))
-    print(f"{r.status} after {r.epochs} epochs ({r.seconds:.1f} s of training): {r.reason}")
-    print(f"  {shown}")
-    print(f"MLflow run {outcome.run_id} in experiment {outcome.experiment!r}")
-    print(f"  store: {redact(outcome.tracking_uri)}")
-    print("  browse: python -m research.ui   (http://127.0.0.1:5000)")
+    return outcome.exit_status
 
 
 if __name__ == "__main__":

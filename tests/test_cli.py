@@ -94,7 +94,7 @@ def test_the_same_command_and_seed_give_identical_metrics(tmp_path):
 
 
 def test_final_metrics_repeat_no_point_the_last_epoch_already_logged():
-    from research.jobs.train import final_metrics
+    from research.kinds.train import final_metrics
     from research.train import FitResult
 
     history = [{"epoch": 0.0, "val/acc": 0.1}, {"epoch": 1.0, "val/acc": 0.5}]

@@ -72,8 +72,11 @@ class StudyKind(Protocol):
         """This kind's report data for the study ``name``, or None if ``name`` is not one of
         its studies."""
 
-    def report_sections(self, studies: list[Any]) -> list[Any]:
-        """The report's sections for studies of this kind (comparison first if several)."""
+    def comparison_sections(self, studies: list[Any]) -> list[Any]:
+        """Sections comparing several studies of this kind (called with two or more)."""
+
+    def report_sections(self, data: Any) -> list[Any]:
+        """The report's sections for one study of this kind."""
 
     def summary_row(self, data: Any) -> list[str]:
         """One row (study, method, budget, best, test/acc) for a mixed comparison table."""

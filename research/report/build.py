@@ -1,4 +1,9 @@
-"""Build the report of one study or the comparison of several, and write it to ``studies/``."""
+"""Build the report of one study or the comparison of several, and write it to ``studies/``.
+
+Each study kind (:data:`research.registry.KINDS`) says whether a name is one of its studies
+and writes its own sections; this module only orders them and adds the side-by-side table when
+studies of several kinds are compared.
+"""
 
 from __future__ import annotations
 
@@ -6,116 +11,60 @@ import datetime as dt
 from pathlib import Path
 
 from research.errors import ResearchError
-from research.report.document import Document, write
-from research.report.search_report import (
-    SearchData,
-    comparison_section,
-    load_search,
-    output_dir,
-    search_sections,
-)
-from research.track.reader import StoreReader
-from research.track.store import Store
+from research.registry import KINDS
+from research.report.document import Document, Section, Table, write
+from research.report.search_report import output_dir
+from research.track.store import Store, study_dir
 
 
-def _base_config(data: SearchData):
-    """The config every trial started from (conf/ + the study's shared overrides)."""
+def base_config(data):
+    """The config every trial of a search started from (conf/ + the study's shared
+    overrides); None when conf/ changed since the study ran (the diff column shows "-")."""
     from research.config import compose
 
     try:
         return compose(data.signature.get("overrides", []))
     except ResearchError:
-        return None  # conf/ changed since the study ran; the diff column shows "-"
+        return None
 
 
 def load_studies(names: list[str], root: Path, store: Store, storage_url: str | None):
-    """Each name as a search (an Optuna study in its journal or ``storage_url``) or an
-    evolution (a parent run with ``study.kind=evolve`` in MLflow)."""
-    from research.report.evolve_report import load_evolve
-    from research.search.storage import open_storage, study_dir
-
-    reader = StoreReader(store)
+    """(kind, report data) of each name: the first kind that knows the study."""
     studies = []
     for name in names:
-        if storage_url or (study_dir(root, name) / "journal.log").is_file():
-            studies.append(load_search(name, open_storage(storage_url, root, name), reader))
-            continue
-        evolution = load_evolve(name, reader)
-        if evolution is None:
+        for entry in KINDS.items():
+            data = entry.factory.load_report(name, root, store, storage_url)
+            if data is not None:
+                studies.append((entry.factory, data))
+                break
+        else:
             raise ResearchError(
                 f"unknown study {name!r}: no {study_dir(root, name) / 'journal.log'} and no "
                 "evolution of that name in MLflow (run it first, or give --storage URL)"
             )
-        studies.append(evolution)
     return studies
 
 
-def build_report(studies: list[SearchData]) -> Document:
-    names = [d.name for d in studies]
+def build_report(studies) -> Document:
+    names = [d.name for _, d in studies]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    if len(studies) == 1:
-        title = f"Study {names[0]}"
-    else:
-        title = "Studies " + ", ".join(names)
+    title = f"Study {names[0]}" if len(studies) == 1 else "Studies " + ", ".join(names)
     doc = Document(title, f"Generated {stamp} by `python -m research.report {' '.join(names)}`")
-    from research.report.evolve_report import (
-        EvolveData,
-        evolve_comparison,
-        evolve_sections,
-        published_section,
-    )
-
-    searches = [d for d in studies if isinstance(d, SearchData)]
-    evolutions = [d for d in studies if isinstance(d, EvolveData)]
-    if len(searches) > 1:
-        doc.sections.append(comparison_section(searches))
-    if len(evolutions) > 1:
-        doc.sections.append(evolve_comparison(evolutions))
-        tasks = {d.task for d in evolutions}
-        if len(tasks) == 1 and evolutions[0].task in _published():
-            doc.sections.append(published_section(evolutions))
-    if searches and evolutions:
-        doc.sections.append(_mixed_table(searches, evolutions))
-    for data in studies:
-        if isinstance(data, SearchData):
-            doc.sections.extend(search_sections(data, _base_config(data)))
-        else:
-            doc.sections.extend(evolve_sections(data))
+    kinds: dict[str, tuple[object, list]] = {}
+    for kind, data in studies:
+        kinds.setdefault(kind.name, (kind, []))[1].append(data)
+    for kind, datas in kinds.values():
+        if len(datas) > 1:
+            doc.sections.extend(kind.comparison_sections(datas))
+    if len(kinds) > 1:
+        doc.sections.append(_mixed_table(studies))
+    for kind, data in studies:
+        doc.sections.extend(kind.report_sections(data))
     return doc
 
 
-def _published():
-    from research.report.evolve_report import PUBLISHED
-
-    return PUBLISHED
-
-
-def _mixed_table(searches, evolutions):
-    from research.report.document import Section, Table
-
-    rows = []
-    for d in searches:
-        best = d.ranked()[0] if d.complete else None
-        metrics = best.user_attrs.get("metrics", {}) if best else {}
-        rows.append(
-            [
-                d.name,
-                "Bayesian search",
-                f"{len(d.trials)} trials",
-                f"{d.metrics[0]} {best.values[0]:.4g}" if best else "-",
-                f"{metrics.get('test/acc', float('nan')):.4g}",
-            ]
-        )
-    for d in evolutions:
-        rows.append(
-            [
-                d.name,
-                f"neuroevolution ({d.tags.get('algorithm')})",
-                f"{d.tags.get('evolve.evals')} evaluations",
-                f"fitness {float(d.tags.get('evolve.champion_fitness', 'nan')):.4g}",
-                "-",
-            ]
-        )
+def _mixed_table(studies) -> Section:
+    rows = [kind.summary_row(data) for kind, data in studies]
     return Section(
         "Search and evolution side by side",
         ["Budgets differ in kind (trials of gradient training vs network evaluations)."],

@@ -21,6 +21,7 @@ from optuna.study import StudyDirection
 
 from research.config import compose, validate
 from research.errors import ConfigError
+from research.registry import KINDS
 from research.search.samplers import check_names
 from research.search.space import Dimension, parse_space
 
@@ -177,10 +178,8 @@ def preflight(spec: SearchSpec) -> None:
             try:
                 cfg = compose([*inner, *spec.base_overrides, dim.override(value)])
                 groups = validate(cfg)
-                if spec.study.inner:
-                    from research.jobs.evolve import setup
-
-                    setup(cfg, groups, [], spec.root)  # task, network, engine all valid
+                if spec.study.inner:  # task, network, engine all valid
+                    KINDS.get(groups["study"].kind).validate(cfg, groups)
             except ConfigError as exc:
                 raise ConfigError(f"study.params.{key}={dim.text!r}: {exc}") from None
             if cfg.get("study") is not None and not spec.study.inner:

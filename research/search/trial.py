@@ -97,11 +97,11 @@ class GenerationPruner:
 def _evolve(spec: SearchSpec, trial: optuna.Trial, run: TrackedRun, cfg, groups) -> TrialOutcome:
     """A trial that is an evolution (``study.inner``): scored on its final fitness or on the
     evaluations it needed to solve the task."""
-    from research.jobs.evolve import evolve_in_run
+    from research.registry import KINDS
 
     pruner = GenerationPruner(trial, spec.prune_metric)
     started = time.perf_counter()
-    metrics = evolve_in_run(cfg, groups, run, pruner)
+    metrics = KINDS.get("evolve").run_in_trial(cfg, groups, run, pruner).metrics
     metrics["time/fit"] = time.perf_counter() - started
     run.log_metrics(metrics, step=int(metrics["evals"]))
     if pruner.pruned_at is not None:
