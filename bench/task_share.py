@@ -55,7 +55,7 @@ def run(argv: list[str] | None = None) -> None:
             ):
                 assert profile.runcall(main, overrides) == 0
             stats = pstats.Stats(profile)
-            loop = cumulative(stats, "run_evolve", "jobs")
+            loop = cumulative(stats, "run_study", "evolve/driver")
             evaluate = max(cumulative(stats, "evaluate", "tasks"), 1e-9)
             forward = max(
                 cumulative(stats, "forward", "tasks/base"),

@@ -10,7 +10,10 @@ the composed group into the dataclass. The config layer prefixes the group
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
+
+from omegaconf import MISSING
 
 from research.errors import ConfigError
 
@@ -61,6 +64,20 @@ def seed(key: str, value: Any, *, allow_none: bool = False) -> None:
     require(ok, key, value, SEED_ALLOWED)
 
 
-def name(key: str, value: Any) -> None:
+def name_ok(key: str, value: Any) -> None:
     """A name that becomes a folder: no path characters."""
     require(bool(NAME_PATTERN.match(str(value))), key, value, NAME_ALLOWED)
+
+
+@dataclass
+class StudyConfig:
+    """The fields every study kind's schema starts with (``study:`` group). A kind's own
+    schema subclasses it and adds its settings, each checked in ``__post_init__``."""
+
+    kind: str = MISSING  # the kind's registered name, or the import path of a plugin's kind
+    name: str | None = None  # MLflow experiment and studies/<name>/; defaults to the option
+    report: bool = True  # write studies/<name>/report.html at the end and attach it to MLflow
+
+    def __post_init__(self) -> None:
+        if self.name is not None:
+            name_ok("name", self.name)

@@ -121,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         print(REMOTE_REFUSED.format(host=args.host, port=port), file=sys.stderr)
         return EXIT_USAGE
     store = resolve_store("local", root=args.root)
-    if not (store.root / "mlruns" / "mlflow.db").exists():
+    if not store.local_db.exists():
         print(
-            f"error: no MLflow store at {store.root / 'mlruns'}; run python -m research.run "
+            f"error: no MLflow store at {store.local_db.parent}; run python -m research.run "
             "first or pass --root",
             file=sys.stderr,
         )

@@ -10,12 +10,18 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from research.track import Terminated, Tracker, resolve_store
-from research.track.tracker import REASON_TAG, metric_history
+from research.track.tags import REASON as REASON_TAG
 
 
 @pytest.fixture
 def tracker(tmp_path):
     return Tracker(resolve_store("local", root=str(tmp_path)), flush_every=50, flush_seconds=60)
+
+
+def metric_history(client: MlflowClient, run_id: str, key: str) -> list[float]:
+    """Values of ``key`` in step order."""
+    values = client.get_metric_history(run_id, key)
+    return [m.value for m in sorted(values, key=lambda m: (m.step, m.timestamp))]
 
 
 def status(tracker, run_id):

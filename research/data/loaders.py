@@ -1,6 +1,6 @@
 """Data set loaders. Each is keyword-only, deterministic given its arguments, and returns a
-:class:`~research.data.dataset.Dataset`; the config schemas in ``research.config`` mirror
-their parameters."""
+:class:`~research.data.dataset.Dataset`; the schemas in :mod:`research.data.schema` declare
+their parameters (defaults and ranges) for the ``data`` group."""
 
 from __future__ import annotations
 
@@ -97,11 +97,11 @@ def _atomic_savez(path: Path, **arrays) -> None:
 
 def mnist1d(
     *,
-    seed: int = 0,
-    dtype: str = "float32",
-    val_fraction: float = 0.2,
-    cache_dir: str | None = None,
-    n_train: int | None = None,
+    seed: int,
+    dtype: str,
+    val_fraction: float,
+    cache_dir: str | None,
+    n_train: int | None,
 ) -> Dataset:
     """MNIST-1D (Greydanus 2020) regenerated offline with the published generator arguments:
     4000 train / 1000 test, length 40. ``seed`` only chooses the stratified validation split
@@ -149,9 +149,7 @@ def _cache_path(given: str | None, name: str) -> Path:
     return cache_dir(given) / name
 
 
-def digits(
-    *, seed: int = 0, dtype: str = "float32", val_fraction: float = 0.2, test_fraction: float = 0.2
-) -> Dataset:
+def digits(*, seed: int, dtype: str, val_fraction: float, test_fraction: float) -> Dataset:
     """scikit-learn's bundled 8x8 digits (1797 images) scaled to [0, 1], stratified splits."""
     fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
     check_splits("digits", fractions)
@@ -207,11 +205,11 @@ def _find_idx(directory: Path, stem: str) -> Path | None:
 
 def mnist(
     *,
-    seed: int = 0,
-    dtype: str = "float32",
-    path: str | None = None,
-    n_train: int = 50000,
-    n_val: int = 10000,
+    seed: int,
+    dtype: str,
+    path: str | None,
+    n_train: int,
+    n_val: int,
 ) -> Dataset:
     """MNIST from files the user supplies (an .npz with x_train/y_train/x_test/y_test, or a
     directory holding mnist.npz or the four IDX files). Nielsen's split: the first
@@ -220,22 +218,7 @@ def mnist(
     dt = _dtype(dtype)
     where = Path(path or os.environ.get("RESEARCH_MNIST") or Path.cwd() / "data" / "mnist")
     where = where.expanduser()
-    arrays: dict[str, np.ndarray] | None = None
-    files: dict[str, Path] = {}
-    npz = where if where.suffix == ".npz" else where / "mnist.npz"
-    if npz.is_file():
-        arrays = _read_mnist_npz(npz)
-        files = dict.fromkeys(IDX_FILES, npz)
-    elif where.is_dir():
-        found = {k: _find_idx(where, stem) for k, stem in IDX_FILES.items()}
-        if all(found.values()):
-            arrays = {k: read_idx(p) for k, p in found.items()}
-            files = found
-    if arrays is None:
-        raise ResearchError(
-            f"MNIST not found at {where}: put mnist.npz (x_train, y_train, x_test, y_test) or the "
-            "four IDX files there, or pass data.path=/path/to/mnist"
-        )
+    arrays, files = _read_mnist_files(where)
     check_mnist_arrays(arrays, files)
     x_all = arrays["x_train"].reshape(len(arrays["x_train"]), -1).astype(dt) / dt.type(255)
     y_all = arrays["y_train"].astype(np.int64)
@@ -266,6 +249,22 @@ def mnist(
                 "test": None,
             },
         },
+    )
+
+
+def _read_mnist_files(where: Path) -> tuple[dict[str, np.ndarray], dict[str, Path]]:
+    """The four MNIST arrays at ``where`` (an .npz, or a folder holding mnist.npz or the four
+    IDX files) and the file each came from; a one-line error naming ``where`` if absent."""
+    npz = where if where.suffix == ".npz" else where / "mnist.npz"
+    if npz.is_file():
+        return _read_mnist_npz(npz), dict.fromkeys(IDX_FILES, npz)
+    if where.is_dir():
+        found = {k: _find_idx(where, stem) for k, stem in IDX_FILES.items()}
+        if all(found.values()):
+            return {k: read_idx(p) for k, p in found.items()}, found
+    raise ResearchError(
+        f"MNIST not found at {where}: put mnist.npz (x_train, y_train, x_test, y_test) or the "
+        "four IDX files there, or pass data.path=/path/to/mnist"
     )
 
 
@@ -301,14 +300,14 @@ def _read_mnist_npz(npz: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def xor(*, seed: int = 0, dtype: str = "float32") -> Dataset:
+def xor(*, seed: int, dtype: str) -> Dataset:
     """The four XOR patterns. Train = val = test: the task is to represent all four."""
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=_dtype(dtype))
     y = np.array([0, 1, 1, 0], dtype=np.int64)
     return Dataset("xor", "classification", x, y, x, y, x, y, 2, {"source": "xor"})
 
 
-def parity(*, seed: int = 0, dtype: str = "float32", n_bits: int = 4) -> Dataset:
+def parity(*, seed: int, dtype: str, n_bits: int) -> Dataset:
     """All 2^n_bits bit patterns labelled by their parity; train = val = test."""
     if not 1 <= n_bits <= 16:
         raise ConfigError(f"data.n_bits={n_bits!r} is not allowed: must be in 1..16")
@@ -320,12 +319,12 @@ def parity(*, seed: int = 0, dtype: str = "float32", n_bits: int = 4) -> Dataset
 
 def spirals(
     *,
-    seed: int = 0,
-    dtype: str = "float32",
-    n_per_class: int = 200,
-    noise: float = 0.1,
-    val_fraction: float = 0.2,
-    test_fraction: float = 0.2,
+    seed: int,
+    dtype: str,
+    n_per_class: int,
+    noise: float,
+    val_fraction: float,
+    test_fraction: float,
 ) -> Dataset:
     """Two interleaved spirals (Lang & Witbrock 1988), Gaussian noise, stratified splits."""
     fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
@@ -343,13 +342,13 @@ def spirals(
 
 def logistic_map(
     *,
-    seed: int = 0,
-    dtype: str = "float32",
-    n_train: int = 100,
-    n_val: int = 100,
-    n_test: int = 100,
-    r: float = 4.0,
-    x0: float | None = None,
+    seed: int,
+    dtype: str,
+    n_train: int,
+    n_val: int,
+    n_test: int,
+    r: float,
+    x0: float | None,
 ) -> Dataset:
     """The series x_{t+1} = r x_t (1 - x_t); input x_t, target x_{t+1}, exemplars in series
     order (train, then val, then test). x0 is drawn from the seed when not given."""
@@ -388,14 +387,14 @@ def logistic_map(
 
 def sine(
     *,
-    seed: int = 0,
-    dtype: str = "float32",
-    n_train: int = 200,
-    n_val: int = 100,
-    n_test: int = 100,
-    noise: float = 0.0,
-    low: float = -3.14159,
-    high: float = 3.14159,
+    seed: int,
+    dtype: str,
+    n_train: int,
+    n_val: int,
+    n_test: int,
+    noise: float,
+    low: float,
+    high: float,
 ) -> Dataset:
     """Function fitting y = sin(x), x uniform in [low, high]; noise on train targets only.
     Each split is its own draw of x, so the splits share no example (with probability 1)."""

@@ -15,6 +15,11 @@ one line, :class:`CheckpointRefused`, never a fallback). A checkpoint of the old
 bare checksum, no MAC) is refused the same way. Writes go to a temporary file, fsynced,
 renamed into place and the directory fsynced, so a crash leaves either the old or the new
 checkpoint, never half of one. The newest ``keep`` files are kept.
+
+Classes that moved since a checkpoint was written are found where they live now
+(:data:`MOVED`: the evolution's ``Progress`` was ``research.jobs.evolve.Progress`` before the
+evolution driver existed), so those checkpoints resume bit-identically; one that names a
+class that no longer exists is refused in one line.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import io
 import logging
 import os
 import pickle
@@ -37,6 +43,10 @@ PATTERN = re.compile(r"^gen-(\d{6})\.ckpt$")
 DIGEST = 32
 MAGIC = b"RCKPT\x02\n\x00"  # format 2: authenticated
 KEY_BYTES = 32
+
+
+#: (module, name) pickled by an older version -> where the class lives now
+MOVED = {("research.jobs.evolve", "Progress"): ("research.evolve.progress", "Progress")}
 
 
 class CheckpointRefused(ResearchError):
@@ -187,7 +197,25 @@ def read(path: Path, key: bytes | None = None) -> dict[str, Any]:
             f"({_shown(key_path(path.parent))}) and is not loaded (it could run code): "
             "delete it to resume from the one before, or delete the folder to start afresh"
         )
-    return pickle.loads(payload)  # noqa: S301 - authenticated above: written with our key
+    return _Unpickler(io.BytesIO(payload), path).load()  # authenticated above: ours
+
+
+class _Unpickler(pickle.Unpickler):
+    """Finds moved classes (:data:`MOVED`); a class that no longer exists is one line."""
+
+    def __init__(self, file, path: Path) -> None:
+        super().__init__(file)
+        self.path = path
+
+    def find_class(self, module: str, name: str):
+        module, name = MOVED.get((module, name), (module, name))
+        try:
+            return super().find_class(module, name)
+        except (ImportError, AttributeError):
+            raise CheckpointRefused(
+                f"checkpoint {_shown(self.path)} is from an older version of research: it "
+                f"refers to {module}.{name}, which no longer exists; start a new study.name"
+            ) from None
 
 
 def load_latest(directory: Path, key: bytes | None = None) -> tuple[int, dict[str, Any]] | None:

@@ -36,9 +36,8 @@ from typing import Any
 import numpy as np
 from deap import cma
 
-from research.evolve.engine import clean_fitness, population_stats, require
-from research.evolve.individuals import hall_of_fame, hof_state, individuals, load_hof
-from research.evolve.rng import EngineRNG
+from research.evolve.engine import Engine, require
+from research.evolve.individuals import individuals
 
 MAX_COND = 1e14
 TOL_UP_SIGMA = 1e20
@@ -56,7 +55,7 @@ class SeededStrategy(cma.Strategy):
         raise RuntimeError("SeededStrategy: use sample(gen), not the global numpy RNG")
 
 
-class CMAES:
+class CMAES(Engine):
     def __init__(
         self,
         n_genes: int,
@@ -80,21 +79,16 @@ class CMAES:
         require(stagnation is None or int(stagnation) >= 1, "stagnation", stagnation, ">= 1")
         choices = ("superlinear", "linear", "equal")
         require(weights in choices, "weights", weights, f"choose one of: {choices}")
-        self.n_genes = int(n_genes)
+        super().__init__(n_genes, rng)
         self.sigma0, self.max_restarts, self.ipop = float(sigma0), int(restarts), float(ipop)
         self.tol_x, self.tol_fun = float(tol_x), float(tol_fun)
         self.stagnation_setting = None if stagnation is None else int(stagnation)
         self.weights = weights
-        self.rng = EngineRNG(rng)
         default = int(4 + 3 * math.log(self.n_genes))
         self.lambda0 = default if lambda_ is None else int(lambda_)
-        self.hof = hall_of_fame(1)
         self.restart = 0
-        self.generation = 0
         self.history: list[tuple[float, float]] = []  # this run's (best, median) per generation
         self.last_reason = ""
-        self.pending: np.ndarray | None = None
-        self.last: tuple[np.ndarray, np.ndarray] | None = None
         centroid = init_std * self.rng.gen.standard_normal(self.n_genes)
         self.strategy = self._new_strategy(centroid, self.lambda0)
 
@@ -113,23 +107,14 @@ class CMAES:
             return self.stagnation_setting
         return 120 + math.ceil(30 * self.n_genes / self.strategy.lambda_)
 
-    # -- ask / tell ------------------------------------------------------------------------
-    def ask(self) -> np.ndarray:
-        if self.pending is None:
-            self.pending = self.strategy.sample(self.rng.gen)
-        return self.pending.copy()
+    # -- propose / update ------------------------------------------------------------------
+    def propose(self) -> np.ndarray:
+        return self.strategy.sample(self.rng.gen)
 
-    def tell(self, fitness: np.ndarray) -> None:
-        if self.pending is None:
-            raise RuntimeError("tell() without ask()")
-        genomes = self.pending
-        f = clean_fitness(fitness, len(genomes))
+    def update(self, genomes: np.ndarray, f: np.ndarray) -> None:
         pop = individuals(genomes, f)
         self.hof.update(pop)
         self.strategy.update(pop)
-        self.last = (genomes, f)
-        self.pending = None
-        self.generation += 1
         self.history.append((float(f.max()), float(np.median(f))))
         del self.history[:-MAX_HISTORY]
         reason = self._restart_reason()
@@ -174,49 +159,27 @@ class CMAES:
         self.history = []
         self.last_reason = reason
 
-    # -- reporting -------------------------------------------------------------------------
-    def best(self) -> tuple[np.ndarray, np.ndarray]:
-        """The best genome ever evaluated and its fitness (zeros and -inf before any tell)."""
-        if not self.hof.items:
-            return np.zeros(self.n_genes), np.array([-np.inf])
-        champion = self.hof.items[0]
-        return np.array(champion, dtype=np.float64), np.array(champion.fitness.values)
+    # -- reporting and state ---------------------------------------------------------------
+    def own_stats(self) -> dict[str, float]:
+        return {
+            "sigma": float(self.strategy.sigma),
+            "restart": float(self.restart),
+            "lambda": float(self.strategy.lambda_),
+            "cond": float(self.strategy.cond),
+        }
 
-    def stats(self) -> dict[str, float]:
-        out = population_stats(*self.last) if self.last is not None else {}
-        if self.hof.items:
-            out["fitness/champion"] = float(self.hof.items[0].fitness.values[0])
-        out.update(
-            sigma=float(self.strategy.sigma),
-            restart=float(self.restart),
-            **{"lambda": float(self.strategy.lambda_)},
-            cond=float(self.strategy.cond),
-        )
-        return out
-
-    # -- state -----------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
+    def own_state(self) -> dict[str, Any]:
         return {
             "strategy": copy.deepcopy(vars(self.strategy)),
             "restart": self.restart,
-            "generation": self.generation,
             "history": list(self.history),
             "last_reason": self.last_reason,
-            "pending": None if self.pending is None else self.pending.copy(),
-            "last": None if self.last is None else tuple(a.copy() for a in self.last),
-            "hof": hof_state(self.hof),
-            "rng": self.rng.state_dict(),
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_own_state(self, state: dict[str, Any]) -> None:
         strategy = SeededStrategy.__new__(SeededStrategy)
         strategy.__dict__.update(copy.deepcopy(state["strategy"]))
         self.strategy = strategy
         self.restart = int(state["restart"])
-        self.generation = int(state["generation"])
         self.history = [tuple(h) for h in state["history"]]
         self.last_reason = state["last_reason"]
-        self.pending = None if state["pending"] is None else np.array(state["pending"])
-        self.last = None if state["last"] is None else tuple(np.array(a) for a in state["last"])
-        load_hof(self.hof, state["hof"])
-        self.rng.load_state_dict(state["rng"])

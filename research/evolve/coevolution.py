@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 
 from research.errors import ConfigError
-from research.evolve.engine import clean_fitness, require
-from research.evolve.rng import EngineRNG
+from research.evolve.engine import Engine, require
+from research.nn.elman import ElmanNet
+from research.nn.mlp import MLP
 
 
 # ------------------------------------------------------------------------------ groups
@@ -51,9 +52,6 @@ def neuron_groups(net) -> list[np.ndarray]:
     each Wh entry belongs to exactly one neuron), bh[k] and Wo[k, :]. Output biases are left
     out (ESP gives the ungrouped genes a subpopulation of their own).
     """
-    from research.nn.elman import ElmanNet
-    from research.nn.mlp import MLP
-
     layout = net.layout
     idx = np.arange(layout.size)
 
@@ -125,16 +123,16 @@ def permutation_probs(fitness: np.ndarray, n_genes: int) -> np.ndarray:
     return 1.0 - r ** (1.0 / n_genes)
 
 
-class _Champion:
-    """Best genome and fitness seen so far, plus the engine's last evaluated batch."""
+class _Coevolution(Engine):
+    """The champion is the first network of the highest fitness seen (a running argmax),
+    kept as ``champion``/``champion_fitness`` rather than in a hall of fame."""
 
-    def _init_champion(self, n_genes: int) -> None:
-        self.champion = np.zeros(n_genes)
+    def __init__(self, n_genes: int, rng: np.random.Generator) -> None:
+        super().__init__(n_genes, rng)
+        self.champion = np.zeros(self.n_genes)
         self.champion_fitness = -np.inf
-        self.last: tuple[np.ndarray, np.ndarray] | None = None
 
     def _record(self, genomes: np.ndarray, f: np.ndarray) -> bool:
-        self.last = (genomes, f)
         k = int(np.argmax(f))
         if f[k] > self.champion_fitness:
             self.champion, self.champion_fitness = genomes[k].copy(), float(f[k])
@@ -144,21 +142,18 @@ class _Champion:
     def best(self) -> tuple[np.ndarray, np.ndarray]:
         return self.champion.copy(), np.array([self.champion_fitness])
 
-    def _batch_stats(self) -> dict[str, float]:
-        if self.last is None:
-            return {}
-        g, f = self.last
-        finite = f[np.isfinite(f)]
-        return {
-            "fitness/best": float(f.max()),
-            "fitness/mean": float(finite.mean()) if len(finite) else float("nan"),
-            "fitness/std": float(finite.std()) if len(finite) else float("nan"),
-            "fitness/champion": self.champion_fitness,
-        }
+    def champion_value(self) -> float | None:
+        return None if self.last is None else self.champion_fitness
+
+    def own_state(self) -> dict[str, Any]:
+        return {"champion": (self.champion.copy(), self.champion_fitness)}
+
+    def load_own_state(self, state: dict[str, Any]) -> None:
+        self.champion, self.champion_fitness = np.array(state["champion"][0]), state["champion"][1]
 
 
 # ------------------------------------------------------------------------------ ESP
-class ESP(_Champion):
+class ESP(_Coevolution):
     def __init__(
         self,
         n_genes: int,
@@ -180,30 +175,26 @@ class ESP(_Champion):
         require(sigma > 0 and burst_scale > 0, "sigma/burst_scale", (sigma, burst_scale), "> 0")
         require(0 <= indpb <= 1, "indpb", indpb, "must be in [0, 1]")
         require(int(burst_after) >= 1, "burst_after", burst_after, "must be >= 1")
-        self.n_genes = int(n_genes)
-        self.groups = _check_groups(groups, self.n_genes)
+        groups = _check_groups(groups, int(n_genes))
+        super().__init__(n_genes, rng)
+        self.groups = groups
         self.n, self.trials, self.credit_rule = int(subpop), int(trials), credit
         self.sigma, self.indpb = float(sigma), float(indpb)
         self.burst_after, self.burst_scale = int(burst_after), float(burst_scale)
-        self.rng = EngineRNG(rng)
         gen = self.rng.gen
         self.subpops = [init_std * gen.standard_normal((self.n, len(g))) for g in self.groups]
         self.member_fitness = np.full((len(self.groups), self.n), -np.inf)
         self.assignment: np.ndarray | None = None  # (P, G) member index per network/subpop
-        self.pending: np.ndarray | None = None
-        self.generation, self.stalled, self.bursts = 0, 0, 0
-        self._init_champion(self.n_genes)
+        self.stalled, self.bursts = 0, 0
 
-    def ask(self) -> np.ndarray:
-        if self.pending is None:
-            gen = self.rng.gen
-            rounds = [
-                np.stack([gen.permutation(self.n) for _ in self.groups], axis=1)
-                for _ in range(self.trials)
-            ]
-            self.assignment = np.concatenate(rounds)  # (trials * n, G)
-            self.pending = self.assemble(self.assignment)
-        return self.pending.copy()
+    def propose(self) -> np.ndarray:
+        gen = self.rng.gen
+        rounds = [
+            np.stack([gen.permutation(self.n) for _ in self.groups], axis=1)
+            for _ in range(self.trials)
+        ]
+        self.assignment = np.concatenate(rounds)  # (trials * n, G)
+        return self.assemble(self.assignment)
 
     def assemble(self, assignment: np.ndarray) -> np.ndarray:
         """Full genomes (P, n_genes) from member indices (P, G)."""
@@ -223,11 +214,8 @@ class ESP(_Champion):
                     out[j, k] = mine.max() if self.credit_rule == "best" else mine.mean()
         return out
 
-    def tell(self, fitness: np.ndarray) -> None:
-        if self.pending is None:
-            raise RuntimeError("tell() without ask()")
-        f = clean_fitness(fitness, len(self.pending))
-        improved = self._record(self.pending, f)
+    def update(self, genomes: np.ndarray, f: np.ndarray) -> None:
+        improved = self._record(genomes, f)
         self.member_fitness = self.credit(f)
         self.stalled = 0 if improved else self.stalled + 1
         if self.stalled >= self.burst_after:
@@ -235,8 +223,6 @@ class ESP(_Champion):
         else:
             for j in range(len(self.groups)):
                 self._recombine(j)
-        self.pending = None
-        self.generation += 1
 
     def _recombine(self, j: int) -> None:
         gen = self.rng.gen
@@ -268,37 +254,29 @@ class ESP(_Champion):
         self.stalled = 0
         self.bursts += 1
 
-    def stats(self) -> dict[str, float]:
-        out = self._batch_stats()
-        out["diversity"] = float(np.mean([s.std(axis=0).mean() for s in self.subpops]))
-        out["burst"] = float(self.bursts)
-        return out
+    def own_stats(self) -> dict[str, float]:
+        diversity = float(np.mean([s.std(axis=0).mean() for s in self.subpops]))
+        return {"diversity": diversity, "burst": float(self.bursts)}
 
-    def state_dict(self) -> dict[str, Any]:
+    def own_state(self) -> dict[str, Any]:
         return {
+            **super().own_state(),
             "subpops": [s.copy() for s in self.subpops],
             "member_fitness": self.member_fitness.copy(),
             "assignment": None if self.assignment is None else self.assignment.copy(),
-            "pending": None if self.pending is None else self.pending.copy(),
             "counters": (self.generation, self.stalled, self.bursts),
-            "champion": (self.champion.copy(), self.champion_fitness),
-            "last": None if self.last is None else tuple(a.copy() for a in self.last),
-            "rng": self.rng.state_dict(),
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_own_state(self, state: dict[str, Any]) -> None:
+        super().load_own_state(state)
         self.subpops = [np.array(s) for s in state["subpops"]]
         self.member_fitness = np.array(state["member_fitness"])
         self.assignment = None if state["assignment"] is None else np.array(state["assignment"])
-        self.pending = None if state["pending"] is None else np.array(state["pending"])
         self.generation, self.stalled, self.bursts = state["counters"]
-        self.champion, self.champion_fitness = np.array(state["champion"][0]), state["champion"][1]
-        self.last = None if state["last"] is None else tuple(np.array(a) for a in state["last"])
-        self.rng.load_state_dict(state["rng"])
 
 
 # ------------------------------------------------------------------------------ CoSyNE
-class CoSyNE(_Champion):
+class CoSyNE(_Coevolution):
     def __init__(
         self,
         n_genes: int,
@@ -317,26 +295,18 @@ class CoSyNE(_Champion):
         require(0 <= indpb <= 1, "indpb", indpb, "must be in [0, 1]")
         choices = ("fitness", "uniform")
         require(permute in choices, "permute", permute, f"choose one of: {choices}")
-        self.n_genes, self.m = int(n_genes), int(pop)
+        super().__init__(n_genes, rng)
+        self.m = int(pop)
         self.n_offspring = max(2, int(round(replace * self.m)))
         self.sigma, self.indpb, self.permute = float(sigma), float(indpb), permute
-        self.rng = EngineRNG(rng)
         self.x = init_std * self.rng.gen.standard_normal((self.m, self.n_genes))
-        self.pending: np.ndarray | None = None
-        self.generation = 0
-        self._init_champion(self.n_genes)
 
-    def ask(self) -> np.ndarray:
-        if self.pending is None:
-            self.pending = self.x.copy()
-        return self.pending.copy()
+    def propose(self) -> np.ndarray:
+        return self.x.copy()
 
-    def tell(self, fitness: np.ndarray) -> None:
-        if self.pending is None:
-            raise RuntimeError("tell() without ask()")
+    def update(self, genomes: np.ndarray, f: np.ndarray) -> None:
         gen = self.rng.gen
-        f = clean_fitness(fitness, self.m)
-        self._record(self.pending, f)
+        self._record(genomes, f)
         order = np.argsort(-f, kind="stable")
         x, f = self.x[order], f[order]
         q = max(2, self.m // 4)
@@ -358,28 +328,13 @@ class CoSyNE(_Champion):
             probs = permutation_probs(f[:survivors], self.n_genes)
         permute_columns(x, probs, gen)
         self.x = x
-        self.pending = None
-        self.generation += 1
 
-    def stats(self) -> dict[str, float]:
-        out = self._batch_stats()
-        out["diversity"] = float(self.x.std(axis=0).mean())
-        return out
+    def own_stats(self) -> dict[str, float]:
+        return {"diversity": float(self.x.std(axis=0).mean())}
 
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "x": self.x.copy(),
-            "pending": None if self.pending is None else self.pending.copy(),
-            "generation": self.generation,
-            "champion": (self.champion.copy(), self.champion_fitness),
-            "last": None if self.last is None else tuple(a.copy() for a in self.last),
-            "rng": self.rng.state_dict(),
-        }
+    def own_state(self) -> dict[str, Any]:
+        return {**super().own_state(), "x": self.x.copy()}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_own_state(self, state: dict[str, Any]) -> None:
+        super().load_own_state(state)
         self.x = np.array(state["x"])
-        self.pending = None if state["pending"] is None else np.array(state["pending"])
-        self.generation = int(state["generation"])
-        self.champion, self.champion_fitness = np.array(state["champion"][0]), state["champion"][1]
-        self.last = None if state["last"] is None else tuple(np.array(a) for a in state["last"])
-        self.rng.load_state_dict(state["rng"])

@@ -24,6 +24,8 @@ import numpy as np
 
 from research.errors import ConfigError
 from research.evolve.engine import require
+from research.nn.mlp import MLP
+from research.registry import Registry
 
 N_INPUTS = 6
 CHUNK_ELEMENTS = 1 << 22  # rows per decode chunk keep (rows, queries, H) under ~32 MB
@@ -51,8 +53,6 @@ CPPN_ACTIVATIONS = (np.sin, _gaussian, np.tanh)
 
 class CPPN:
     def __init__(self, net, *, hidden: int = 8, threshold: float = 0.2, scale: float = 3.0):
-        from research.nn.mlp import MLP
-
         if not isinstance(net, MLP):
             raise ConfigError(
                 f"encoding 'cppn' is not allowed for {type(net).__name__}: use model=mlp"
@@ -136,4 +136,8 @@ class CPPN:
         return thetas
 
 
-ENCODINGS = {"direct": Direct, "cppn": CPPN}
+#: genome -> weights; a user's encoding is a class ``Encoding(net, **settings)`` with
+#: ``n_genes`` and ``decode``, named by import path or an entry point in research.encodings
+ENCODINGS: Registry = Registry("encoding", group="research.encodings")
+ENCODINGS.register("direct", Direct)
+ENCODINGS.register("cppn", CPPN)

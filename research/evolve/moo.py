@@ -29,17 +29,8 @@ import numpy as np
 from deap import tools
 from deap.benchmarks.tools import hypervolume as deap_hypervolume
 
-from research.evolve.engine import clean_fitness, population_stats, require
-from research.evolve.individuals import (
-    MAX_OBJECTIVES,
-    genomes_of,
-    hall_of_fame,
-    hof_state,
-    individuals,
-    load_hof,
-    values_of,
-)
-from research.evolve.rng import EngineRNG
+from research.evolve.engine import Engine, require
+from research.evolve.individuals import MAX_OBJECTIVES, genomes_of, individuals, values_of
 
 
 def hypervolume(front: np.ndarray, ref) -> float:
@@ -81,10 +72,14 @@ def cascade_select(values: np.ndarray, k: int, fractions) -> np.ndarray:
     return np.concatenate([np.array(elites, dtype=np.int64), rest.astype(np.int64)])
 
 
-class _MultiObjective:
-    """Shared loop: ask offspring, tell values, keep parents, archive and hypervolume."""
+class _MultiObjective(Engine):
+    """Shared loop: ask offspring, tell values, keep parents, archive and hypervolume. The
+    archive is the base's hall of fame: a ``ParetoFront``."""
 
     name = ""
+    multi_objective = True
+    reports_champion = False
+    hof_key = "front"
 
     def __init__(
         self,
@@ -106,19 +101,14 @@ class _MultiObjective:
         require(0 <= cxpb <= 1, "cxpb", cxpb, "must be in [0, 1]")
         indpb = 1.0 / n_genes if indpb is None else float(indpb)
         require(0 < indpb <= 1, "indpb", indpb, "must be in (0, 1]")
-        self.n_genes = int(n_genes)
+        super().__init__(n_genes, rng, hof_size=None)  # ParetoFront(similar=numpy.array_equal)
         self.mu = int(pop)
         self.low, self.up = float(low), float(up)
         self.eta_cx, self.eta_mut, self.cxpb, self.indpb = eta_cx, eta_mut, cxpb, indpb
         self.hv_ref = None if hv_ref is None else np.asarray(hv_ref, dtype=np.float64)
-        self.rng = EngineRNG(rng)
-        self.front_hof = hall_of_fame(None)  # ParetoFront(similar=numpy.array_equal)
-        self.generation = 0
         self.n_objectives = 0
         self.parents = np.zeros((0, self.n_genes))
         self.parent_values = np.zeros((0, 0))
-        self.pending: np.ndarray | None = None
-        self.last: tuple[np.ndarray, np.ndarray] | None = None
         self.hv = 0.0
         self.hv_pop = 0.0
 
@@ -133,13 +123,8 @@ class _MultiObjective:
     def _parent_individuals(self) -> list:
         return individuals(self.parents, self.parent_values)
 
-    # -- ask / tell ------------------------------------------------------------------------
-    def ask(self) -> np.ndarray:
-        if self.pending is None:
-            self.pending = self._propose()
-        return self.pending.copy()
-
-    def _propose(self) -> np.ndarray:
+    # -- propose / update ------------------------------------------------------------------
+    def propose(self) -> np.ndarray:
         if self.generation == 0:
             return self.rng.gen.uniform(self.low, self.up, (self.mu, self.n_genes))
         parents = self._parent_individuals()
@@ -152,13 +137,22 @@ class _MultiObjective:
                 tools.mutPolynomialBounded(o, self.eta_mut, self.low, self.up, self.indpb)
         return np.array(offspring, dtype=np.float64)
 
-    def tell(self, fitness: np.ndarray) -> None:
-        if self.pending is None:
-            raise RuntimeError("tell() without ask()")
-        genomes = self.pending
-        values = clean_fitness(fitness, len(genomes), multi=True)
+    def update(self, genomes: np.ndarray, values: np.ndarray) -> None:
+        self._check_objectives(values)
+        offspring = individuals(genomes, values)
+        self.hof.update(offspring)
+        pool = offspring if self.generation == 0 else self._parent_individuals() + offspring
+        survivors = self._survive(pool, self.mu)
+        self.parents = genomes_of(survivors)
+        self.parent_values = values_of(survivors)
+        self._after_survival(survivors)
+        self.hv = hypervolume(values_of(self.hof.items), self.hv_ref)
+        self.hv_pop = hypervolume(self.parent_values, self.hv_ref)
+
+    def _check_objectives(self, values: np.ndarray) -> None:
+        """The first tell fixes the number of objectives (and the default ``hv_ref``)."""
+        M = values.shape[1]
         if self.n_objectives == 0:
-            M = values.shape[1]
             if M > MAX_OBJECTIVES:
                 raise ValueError(f"at most {MAX_OBJECTIVES} objectives, got {M}")
             self.n_objectives = M
@@ -169,21 +163,8 @@ class _MultiObjective:
                     f"hv_ref={self.hv_ref.tolist()} needs one value per objective ({M})"
                 )
             self._first_tell(M)
-        elif values.shape[1] != self.n_objectives:
-            raise ValueError(f"expected {self.n_objectives} objectives, got {values.shape[1]}")
-        offspring = individuals(genomes, values)
-        self.front_hof.update(offspring)
-        pool = offspring if self.generation == 0 else self._parent_individuals() + offspring
-        survivors = self._survive(pool, self.mu)
-        self.parents = genomes_of(survivors)
-        self.parent_values = values_of(survivors)
-        self._after_survival(survivors)
-        self.last = (genomes, values)
-        self.pending = None
-        self.generation += 1
-        front_values = values_of(self.front_hof.items)
-        self.hv = hypervolume(front_values, self.hv_ref)
-        self.hv_pop = hypervolume(self.parent_values, self.hv_ref)
+        elif self.n_objectives != M:
+            raise ValueError(f"expected {self.n_objectives} objectives, got {M}")
 
     def _first_tell(self, n_objectives: int) -> None:
         """Set-up that needs the number of objectives."""
@@ -191,59 +172,49 @@ class _MultiObjective:
     def _after_survival(self, survivors: list) -> None:
         """Record per-parent extras that DEAP keeps on fitness objects."""
 
-    # -- reporting -------------------------------------------------------------------------
+    # -- reporting and state ---------------------------------------------------------------
     def front(self) -> tuple[np.ndarray, np.ndarray]:
         """Genomes (F, n) and values (F, M) of the all-time non-dominated archive."""
-        return genomes_of(self.front_hof.items), values_of(self.front_hof.items)
+        return genomes_of(self.hof.items), values_of(self.hof.items)
 
     def best(self) -> tuple[np.ndarray, np.ndarray]:
         """The archived genome best on the first objective (ties: later objectives)."""
-        items = self.front_hof.items
+        items = self.hof.items
         if not items:
             return np.zeros(self.n_genes), np.full(max(self.n_objectives, 1), -np.inf)
         champion = max(items, key=lambda i: i.fitness.values)
         return np.array(champion, dtype=np.float64), np.array(champion.fitness.values)
 
     def stats(self) -> dict[str, float]:
-        if self.last is None:
-            return {}
-        out = population_stats(*self.last)
-        out["diversity"] = float(self.parents.std(axis=0).mean())
-        out["hypervolume"] = self.hv
-        out["hypervolume/pop"] = self.hv_pop
-        out["front/size"] = float(len(self.front_hof))
-        return out
+        return super().stats() if self.last is not None else {}
 
-    # -- state -----------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
+    def own_stats(self) -> dict[str, float]:
         return {
-            "generation": self.generation,
+            "diversity": float(self.parents.std(axis=0).mean()),
+            "hypervolume": self.hv,
+            "hypervolume/pop": self.hv_pop,
+            "front/size": float(len(self.hof)),
+        }
+
+    def own_state(self) -> dict[str, Any]:
+        return {
             "n_objectives": self.n_objectives,
             "parents": self.parents.copy(),
             "parent_values": self.parent_values.copy(),
-            "pending": None if self.pending is None else self.pending.copy(),
-            "last": None if self.last is None else tuple(a.copy() for a in self.last),
-            "front": hof_state(self.front_hof),
             "hv_ref": None if self.hv_ref is None else self.hv_ref.copy(),
             "hv": (self.hv, self.hv_pop),
             "extra": self._extra_state(),
-            "rng": self.rng.state_dict(),
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generation = int(state["generation"])
+    def load_own_state(self, state: dict[str, Any]) -> None:
         self.n_objectives = int(state["n_objectives"])
         self.parents = np.array(state["parents"], dtype=np.float64)
         self.parent_values = np.array(state["parent_values"], dtype=np.float64)
-        self.pending = None if state["pending"] is None else np.array(state["pending"])
-        self.last = None if state["last"] is None else tuple(np.array(a) for a in state["last"])
-        load_hof(self.front_hof, state["front"])
         self.hv_ref = None if state["hv_ref"] is None else np.array(state["hv_ref"])
         self.hv, self.hv_pop = state["hv"]
         if self.n_objectives:
             self._first_tell(self.n_objectives)
         self._load_extra(state["extra"])
-        self.rng.load_state_dict(state["rng"])
 
     def _extra_state(self) -> dict[str, Any]:
         return {}

@@ -1,14 +1,23 @@
 """The ``evolve`` kind: neuroevolution with DEAP engines (``+study=cmaes``), as a study of its
-own (parent run, checkpoints, resume) or as the trial of a search (``study.inner``)."""
+own (parent run, checkpoints, resume) or as the trial of a search (``study.inner``).
+
+Glue only: :mod:`research.evolve.setup` builds the study, :mod:`research.evolve.driver` runs
+it; this module lends the driver what lives above the evolution (the Pareto figure and the
+HTML report) and hands the report the tasks' constants.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from research.config import EvolveStudy
-from research.jobs.evolve import evolve_in_run, run_evolve, setup
+from research.evolve import driver
+from research.evolve.finish import Publish
+from research.evolve.schema import METRICS, EvolveStudy
+from research.evolve.setup import setup
 from research.kinds.base import InRunResult, Outcome, StepReport
+from research.report.build import make_report
+from research.report.evolve_figures import pareto_figure
 from research.report.evolve_report import (
     PUBLISHED,
     evolve_comparison,
@@ -16,11 +25,17 @@ from research.report.evolve_report import (
     load_evolve,
     published_section,
 )
+from research.tasks.pole import GENERALISATION_STARTS
+from research.track import resolve_store
 from research.track import tags as T
 from research.track.reader import StoreReader
 
-#: what a search can score an evolution on (``study.inner``)
-METRICS = ("fitness", "evals_to_solve", "evals", "solved")
+
+def _report(name: str, root: Path, store) -> Path:
+    return make_report([name], root, store)[0]
+
+
+PUBLISH = Publish(pareto_figure=pareto_figure, report=_report)
 
 
 class EvolveKind:
@@ -30,13 +45,16 @@ class EvolveKind:
     on_interrupt = "the last checkpoint is kept; rerun the command to resume"
 
     def validate(self, cfg, groups: dict[str, Any]) -> None:
-        setup(cfg, groups, [], Path("."))
+        setup(cfg, groups, Path("."))
 
     def run(self, cfg, groups: dict[str, Any], args: list[str], command: str) -> Outcome:
-        return Outcome(run_evolve(cfg, groups, args, command))
+        tracking = groups["tracking"]
+        store = resolve_store(tracking.kind, tracking.uri, tracking.root)
+        ev = setup(cfg, groups, store.root)
+        return Outcome(driver.run_study(ev, tracking, command, PUBLISH))
 
     def run_in_trial(self, cfg, groups, run, report: StepReport) -> InRunResult:
-        metrics = evolve_in_run(cfg, groups, run, report)
+        metrics = driver.run_in_trial(setup(cfg, groups, Path(".")), run, report)
         return InRunResult(metrics, int(metrics["evals"]))
 
     def load_report(self, name, root, store, storage_url):
@@ -49,7 +67,7 @@ class EvolveKind:
         return out
 
     def report_sections(self, data) -> list:
-        return evolve_sections(data)
+        return evolve_sections(data, generalisation_starts=GENERALISATION_STARTS)
 
     def summary_row(self, d) -> list[str]:
         fitness = float(d.tags.get(T.EVOLVE_CHAMPION_FITNESS, "nan"))

@@ -1,17 +1,98 @@
-"""The ``search`` kind: a hyperparameter search driven by Optuna (``+study=bayes``)."""
+"""The ``search`` kind: a hyperparameter search driven by Optuna (``+study=bayes``).
+
+The search driver (``research.search``) knows no config module and no other kind: this module
+gives it a :class:`~research.search.trial.TrialBody` — compose and validate a trial's config,
+then run it inside the trial's run as the ``train`` kind does, or as the ``evolve`` kind does
+when each trial is an evolution (``study.inner``) — and the entry point of worker processes.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from research.config import SearchStudy
+from research import threads
+from research.config import compose, validate
 from research.errors import ConfigError
-from research.jobs.search import run_search
 from research.kinds.base import InRunResult, Outcome, StepReport
+from research.registry import KINDS
+from research.report.build import base_config, make_report
+from research.report.search_figures import write_figures
 from research.report.search_report import comparison_section, search_sections
 from research.report.search_report import load_search as _load_search
-from research.search.storage import open_storage, study_dir
+from research.search.coordinator import run_study
+from research.search.driver import StudyHandle, open_study, work
+from research.search.schema import SearchStudy
+from research.search.spec import SearchSpec, build_spec, preflight
+from research.search.storage import open_storage
+from research.search.trial import METRICS_ATTR, TrialBody
+from research.track import Tracker, resolve_store
+from research.track import tags as T
 from research.track.reader import StoreReader
+from research.track.store import study_dir
+
+#: what ``fit`` reports every epoch, so a pruner can watch it (the objective's own metric)
+EPOCH_METRICS = ("val/acc", "val/loss", "val/rmse", "train/acc", "train/loss", "train/rmse")
+
+
+def _configure(overrides) -> tuple[Any, dict[str, Any]]:
+    cfg = compose(overrides)
+    return cfg, validate(cfg)
+
+
+def _timed(run_in_trial):
+    """The evolve kind's ``run_in_trial`` with ``time/fit`` and its final metrics logged at
+    its last step, as the train kind's does itself."""
+
+    def run(cfg, groups, tracked, report: StepReport) -> InRunResult:
+        started = time.perf_counter()
+        result = run_in_trial(cfg, groups, tracked, report)
+        if "time/fit" not in result.metrics:
+            result.metrics["time/fit"] = time.perf_counter() - started
+            tracked.log_metrics(result.metrics, step=result.step)
+        return result
+
+    return run
+
+
+def trial_body(inner: str | None) -> TrialBody:
+    """What a trial of a search does: train a network, or evolve one (``inner``)."""
+    kind = KINDS.get("evolve" if inner else "train")
+    return TrialBody(
+        configure=_configure,
+        validate=kind.validate,
+        run=_timed(kind.run_in_trial) if inner else kind.run_in_trial,
+        step_metrics={"fitness": "fitness/best"} if inner else {m: m for m in EPOCH_METRICS},
+        step_name="generation" if inner else "epoch",
+    )
+
+
+def check_inner(spec: SearchSpec) -> None:
+    """``study.inner`` names a study option whose kind is ``evolve``."""
+    if spec.study.inner and compose([f"+study={spec.study.inner}"]).study.get("kind") != "evolve":
+        raise ConfigError(
+            f"study.inner={spec.study.inner!r} is not allowed: name an evolve study "
+            "(cmaes, evolve, coevolve, cosyne, stage, pareto, cascade, cppn)"
+        )
+
+
+def worker_main(args: list[str]) -> None:
+    """A worker process (``study.workers``): rebuild the study from the command line's
+    overrides and run trials until it has ``n_trials``."""
+    cfg, groups = _configure(args)
+    threads.configure(cfg.blas_threads, groups)  # the main process's setting, here too
+    tracker = Tracker.from_config(groups["tracking"])
+    spec = build_spec(cfg, groups, args, tracker.store.root)
+    work(open_study(spec, trial_body(spec.study.inner), tracker, "", create=False))
+
+
+def _report(handle: StudyHandle) -> None:
+    """The study's report, written to its folder and attached to the parent run."""
+    spec = handle.spec
+    html_path, _ = make_report([spec.name], spec.root, handle.tracker.store, spec.study.storage)
+    parent = handle.tracker.attach(handle.parent_run_id)
+    parent.log_artifact(html_path)
+    parent.set_tags({T.REPORT: str(html_path)})
 
 
 class SearchKind:
@@ -24,7 +105,15 @@ class SearchKind:
         """The space is parsed and probed by :meth:`run` before the study exists."""
 
     def run(self, cfg, groups: dict[str, Any], args: list[str], command: str) -> Outcome:
-        outcome = run_search(cfg, groups, args, command)
+        tracking = groups["tracking"]
+        store = resolve_store(tracking.kind, tracking.uri, tracking.root)
+        spec = build_spec(cfg, groups, args, store.root)
+        check_inner(spec)
+        body = trial_body(spec.study.inner)
+        preflight(spec, body.configure, body.validate)  # a bad space leaves nothing behind
+        outcome = run_study(
+            spec, body, command, args, worker=worker_main, figures=write_figures, report=_report
+        )
         return Outcome(outcome.lines, 0 if outcome.complete else 1)
 
     def run_in_trial(self, cfg, groups, run, report: StepReport) -> InRunResult:
@@ -39,13 +128,11 @@ class SearchKind:
         return [comparison_section(studies)]
 
     def report_sections(self, data) -> list:
-        from research.report.build import base_config
-
         return search_sections(data, base_config(data))
 
     def summary_row(self, d) -> list[str]:
         best = d.ranked()[0] if d.complete else None
-        metrics = best.user_attrs.get("metrics", {}) if best else {}
+        metrics = best.user_attrs.get(METRICS_ATTR, {}) if best else {}
         return [
             d.name,
             "Bayesian search",

@@ -6,23 +6,20 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from research.config import flatten, to_yaml
-from research.data import load_dataset
 from research.kinds.base import InRunResult, Outcome, StepReport
-from research.nn.build import build_model
 from research.report.curves import close, learning_curve_figure
 from research.track import RunReporter, Tracker
 from research.track import tags as T
+from research.track.params import flatten, to_yaml
 from research.track.provenance import provenance_tags
 from research.track.redact import redact
-from research.train import FitResult, fit_model, stream
+from research.train import FitResult, fit_model, prepare
 
 #: what a search can score a training trial on: fit's final metrics, the size and the time
 METRICS = (
@@ -38,15 +35,6 @@ METRICS = (
     "n_params",
     "time/fit",
 )
-
-
-def prepare(cfg, groups: dict[str, Any]):
-    """The data set and the initialised network of a config: one way, for a run and a trial."""
-    data_cfg = asdict(groups["data"])
-    name = data_cfg.pop("name")
-    data = load_dataset(name, seed=cfg.seed, dtype=groups["model"].dtype, **data_cfg)
-    model = build_model(groups["model"], data, stream(cfg.seed, "init"))
-    return data, model
 
 
 class _Bar:
@@ -105,7 +93,8 @@ class TrainKind:
         """Train ``cfg``'s network and log the run: params = flattened config; tags =
         provenance; per-epoch metrics; final val/test metrics; artifacts = config, weights,
         learning curve."""
-        data, model = prepare(cfg, groups)  # bad input fails here, before any run exists
+        # bad input fails here, before any run exists
+        data, model = prepare(groups["data"], groups["model"], cfg.seed)
         tracking, regime = groups["tracking"], groups["regime"]
         tracker = Tracker.from_config(tracking)
         experiment = tracking.experiment or cfg.name
@@ -134,7 +123,7 @@ class TrainKind:
 
     def run_in_trial(self, cfg, groups: dict[str, Any], run, report: StepReport) -> InRunResult:
         """Train in the trial's run; each epoch is logged and offered to the pruner."""
-        data, model = prepare(cfg, groups)
+        data, model = prepare(groups["data"], groups["model"], cfg.seed)
         started = time.perf_counter()
         result = fit_model(model, groups["regime"], data, _Pruned(run, report), seed=cfg.seed)
         metrics = {

@@ -1,4 +1,9 @@
-"""Build a network from its config group (``model=mlp|perceptron|rbf|elman``)."""
+"""Build a network from its config group (``model=mlp|perceptron|rbf|elman``).
+
+:data:`MODELS` maps a model group's ``name`` to a builder ``(group, n_inputs, n_outputs,
+rng) -> network`` and to the group's schema. A user's model is an entry point in
+``research.models`` or an import path in ``model.name``.
+"""
 
 from __future__ import annotations
 
@@ -7,73 +12,46 @@ from collections.abc import Callable
 import numpy as np
 
 from research.data.dataset import Dataset
-from research.errors import unknown_name
-from research.nn.elman import ElmanNet
-from research.nn.mlp import MLP
-from research.nn.rbf import RBFNet
+from research.nn.elman import ElmanModel, ElmanNet
+from research.nn.mlp import MLP, MLPModel
+from research.nn.rbf import RBFModel, RBFNet
+from research.registry import Registry
+
+#: config name -> builder(model group, n_inputs, n_outputs, rng), with the group's schema
+MODELS: Registry[Callable] = Registry("model", group="research.models")
 
 
-def _mlp(cfg, n_in: int, n_out: int, rng: np.random.Generator) -> MLP:
+@MODELS.register("mlp", schema=MLPModel)
+@MODELS.register("perceptron", schema=MLPModel)
+def _mlp(cfg: MLPModel, n_in: int, n_out: int, rng: np.random.Generator) -> MLP:
     hidden = list(cfg.hidden)
     activations = list(cfg.activations) if cfg.activations else [cfg.activation] * len(hidden)
-    return MLP(
-        [n_in, *hidden, n_out],
-        activations,
-        output=cfg.output,
-        cost=cfg.cost,
-        init=cfg.init,
-        dropout=cfg.dropout,
-        batch_norm=cfg.batch_norm,
-        bias=cfg.bias,
-        dtype=cfg.dtype,
-        rng=rng,
-    )
+    settings = _settings(cfg, "init", "dropout", "batch_norm", "bias")
+    return MLP([n_in, *hidden, n_out], activations, **settings, rng=rng)
 
 
-def _rbf(cfg, n_in: int, n_out: int, rng: np.random.Generator) -> RBFNet:
-    return RBFNet(
-        n_in,
-        cfg.n_centres,
-        n_out,
-        normalised=cfg.normalised,
-        centres=cfg.centres,
-        beta=cfg.beta,
-        solver=cfg.solver,
-        passes=cfg.passes,
-        mu=cfg.mu,
-        bias=cfg.bias,
-        finetune=cfg.finetune,
-        dtype=cfg.dtype,
-        rng=rng,
-    )
+@MODELS.register("rbf", schema=RBFModel)
+def _rbf(cfg: RBFModel, n_in: int, n_out: int, rng: np.random.Generator) -> RBFNet:
+    keys = ("normalised", "centres", "beta", "solver", "passes", "mu", "bias", "finetune")
+    return RBFNet(n_in, cfg.n_centres, n_out, **_settings(cfg, *keys), rng=rng)
 
 
-def _elman(cfg, n_in: int, n_out: int, rng: np.random.Generator) -> ElmanNet:
-    return ElmanNet(
-        n_in,
-        cfg.hidden[0],
-        n_out,
-        activation=cfg.activation,
-        output=cfg.output,
-        cost=cfg.cost,
-        init=cfg.init,
-        bias=cfg.bias,
-        dtype=cfg.dtype,
-        rng=rng,
-    )
+@MODELS.register("elman", schema=ElmanModel)
+def _elman(cfg: ElmanModel, n_in: int, n_out: int, rng: np.random.Generator) -> ElmanNet:
+    settings = _settings(cfg, "activation", "init", "bias")
+    return ElmanNet(n_in, cfg.hidden[0], n_out, **settings, rng=rng)
 
 
-#: config name -> builder(model config, n_inputs, n_outputs, rng)
-MODELS: dict[str, Callable] = {"mlp": _mlp, "perceptron": _mlp, "rbf": _rbf, "elman": _elman}
+def _settings(cfg, *keys: str) -> dict:
+    """The group's values of ``keys`` plus what every network takes (output, cost, dtype)."""
+    shared = [k for k in ("output", "cost", "dtype") if hasattr(cfg, k)]
+    return {k: getattr(cfg, k) for k in (*keys, *shared)}
 
 
 def build_model(cfg, data: Dataset, rng: np.random.Generator):
     """The network ``cfg`` describes, sized for ``data`` (inputs, and outputs = classes or
     regression targets). Elman nets read 2-D inputs (n, T) as T steps of one input."""
-    try:
-        builder = MODELS[cfg.name]
-    except KeyError:
-        raise unknown_name("model", cfg.name, MODELS) from None
+    builder = MODELS.get(cfg.name)
     n_in = data.n_inputs
     if builder is _elman and data.x_train.ndim == 2:
         n_in = 1

@@ -3,10 +3,43 @@ y = g(h_T Wo + bo) is read at the last step. Trained by backpropagation through 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 
+from research import schema as S
 from research.nn.functions import activation, cost, initialiser
 from research.nn.layout import FlatModel, Layout
+from research.nn.schema import ModelConfig, check_units
+
+
+@dataclass
+class ElmanModel(ModelConfig):
+    """Elman recurrent net: one recurrent hidden layer of width ``hidden[0]``."""
+
+    name: str = "elman"
+    hidden: list[int] = field(default_factory=lambda: [8])
+    activation: str = "tanh"
+    output: str = "linear"
+    cost: str = "quadratic"
+    init: str = "fan_in"
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        S.require(
+            len(self.hidden) == 1 and self.hidden[0] >= 1,
+            "hidden",
+            list(self.hidden),
+            "an Elman net has one recurrent layer: give [width], width >= 1",
+        )
+        check_units(self.activation, self.output, self.cost, self.init)
+
+    def size(self, n_in: int, n_out: int) -> tuple[float, float, str, Any]:
+        h, bias = float(self.hidden[0]), 1.0 if self.bias else 0.0
+        params = h * (n_in + h + bias) + n_out * (h + bias)
+        return params, h, "model.hidden", list(self.hidden)
 
 
 class ElmanNet(FlatModel):
@@ -74,11 +107,6 @@ class ElmanNet(FlatModel):
     def forward(self, x, *, train: bool = False, rng=None) -> np.ndarray:
         _, hs = self._run(self._seq(x))
         return self._output(hs[-1])[1]
-
-    def forward_sequence(self, x) -> np.ndarray:
-        """Outputs at every step, shape (B, T, n_outputs)."""
-        _, hs = self._run(self._seq(x))
-        return np.stack([self._output(h)[1] for h in hs[1:]], axis=1)
 
     def loss_and_grad(self, x, y, *, rng=None) -> float:
         x = self._seq(x)

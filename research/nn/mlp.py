@@ -8,14 +8,51 @@ whose genome is then the weights alone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
+from research import schema as S
 from research.errors import ConfigError
-from research.nn.functions import activation, cost, initialiser
+from research.nn.functions import ACTIVATIONS, activation, cost, initialiser
 from research.nn.layout import FlatModel, Layout
+from research.nn.schema import ModelConfig, check_units
 
 BN_MOMENTUM = 0.9
 BN_EPS = 1e-5
+
+
+@dataclass
+class MLPModel(ModelConfig):
+    """Multilayer perceptron: ``hidden`` widths, one activation for all hidden layers unless
+    ``activations`` gives one per layer."""
+
+    name: str = "mlp"
+    hidden: list[int] = field(default_factory=lambda: [100])
+    activation: str = "relu"
+    activations: list[str] | None = None
+    output: str = "softmax"
+    cost: str = "log_likelihood"
+    init: str = "fan_in"
+    dropout: float = 0.0
+    batch_norm: bool = False
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for width in self.hidden:
+            S.require(width >= 1, "hidden", list(self.hidden), "layer widths must be >= 1")
+        check_units(self.activation, self.output, self.cost, self.init)
+        if self.activations is not None:
+            S.require(
+                len(self.activations) == len(self.hidden),
+                "activations",
+                list(self.activations),
+                f"give one per hidden layer ({len(self.hidden)})",
+            )
+            for name in self.activations:
+                S.one_of("activations", name, ACTIVATIONS)
+        S.fraction("dropout", self.dropout)
 
 
 class MLP(FlatModel):
@@ -53,26 +90,9 @@ class MLP(FlatModel):
         self.batch_norm = bool(batch_norm)
         self.bias = bool(bias)
         self.n_layers = len(sizes) - 1
-        blocks = []
-        for l in range(self.n_layers):
-            blocks.append((f"W{l}", (sizes[l], sizes[l + 1]), True))
-            if self.bias:
-                blocks.append((f"b{l}", (sizes[l + 1],), False))
-            if batch_norm and l < self.n_layers - 1:
-                blocks += [
-                    (f"bn{l}.gamma", (sizes[l + 1],), False),
-                    (f"bn{l}.beta", (sizes[l + 1],), False),
-                ]
-        self._use(Layout(blocks, dtype))
-        init_fn = initialiser(init)
+        self._use(Layout(self._blocks(), dtype))
+        self._initialise(initialiser(init), rng)
         p = self.layout.params
-        for l in range(self.n_layers):
-            w, b = init_fn(rng, sizes[l], sizes[l + 1])
-            p[f"W{l}"][...] = w
-            if self.bias:
-                p[f"b{l}"][...] = b
-            if batch_norm and l < self.n_layers - 1:
-                p[f"bn{l}.gamma"][...] = 1
         self.W = [p[f"W{l}"] for l in range(self.n_layers)]
         # None per layer when bias=False
         self.b = [p.get(f"b{l}") for l in range(self.n_layers)]
@@ -83,6 +103,28 @@ class MLP(FlatModel):
             l: (np.zeros(sizes[l + 1], self.dtype), np.ones(sizes[l + 1], self.dtype))
             for l in hidden
         }
+
+    def _blocks(self) -> list[tuple[str, tuple[int, ...], bool]]:
+        """Per layer: W (decayed), b, and batch norm's gamma and beta on hidden layers."""
+        blocks: list[tuple[str, tuple[int, ...], bool]] = []
+        for l, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:])):
+            blocks.append((f"W{l}", (n_in, n_out), True))
+            if self.bias:
+                blocks.append((f"b{l}", (n_out,), False))
+            if self.batch_norm and l < self.n_layers - 1:
+                blocks += [(f"bn{l}.gamma", (n_out,), False), (f"bn{l}.beta", (n_out,), False)]
+        return blocks
+
+    def _initialise(self, init_fn, rng: np.random.Generator) -> None:
+        """Draw each layer's W and b in layer order (the seed's stream); gamma starts at 1."""
+        p = self.layout.params
+        for l, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:])):
+            w, b = init_fn(rng, n_in, n_out)
+            p[f"W{l}"][...] = w
+            if self.bias:
+                p[f"b{l}"][...] = b
+            if self.batch_norm and l < self.n_layers - 1:
+                p[f"bn{l}.gamma"][...] = 1
 
     # -- forward / backward ---------------------------------------------------------------
     def _flat(self, x: np.ndarray) -> np.ndarray:
@@ -135,7 +177,23 @@ class MLP(FlatModel):
         raise AssertionError("unreachable")
 
     def loss_and_grad(self, x, y, *, rng: np.random.Generator | None = None) -> float:
-        """Train-mode forward and backprop; writes d(mean loss)/d theta into ``grad``."""
+        """Train-mode forward and backprop; writes d(mean loss)/d theta into ``grad``.
+
+        Backpropagation's four equations (Nielsen, *Neural Networks and Deep Learning*,
+        ch. 2), with delta^l = dC/dz^l the error of layer l and a batch in rows
+        (z^l = a^{l-1} W^l + b^l, so W^l is Nielsen's (w^l)^T):
+
+            BP1  delta^L = grad_a C ⊙ σ'(z^L)                       (``cost.delta``)
+            BP2  delta^l = (delta^{l+1} (W^{l+1})^T) ⊙ σ'(z^l)
+                         = ((w^{l+1})^T delta^{l+1}) ⊙ σ'(z^l)
+            BP3  dC/db^l = delta^l                 (summed over the batch's rows)
+            BP4  dC/dW^l = (a^{l-1})^T delta^l     (Nielsen: a^{l-1} delta^T per example)
+
+        The cost's delta already divides by the batch size, so the sums are of the mean
+        loss. Dropout multiplies BP2's back-propagated error by the layer's mask; batch norm
+        passes it through its normalisation (and gives gamma's and beta's gradients) before
+        σ' is applied.
+        """
         cache: list = []
         out = self._forward(self._flat(x), True, rng, cache)
         y = y if y.dtype == self.dtype else y.astype(self.dtype)

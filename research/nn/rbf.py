@@ -8,14 +8,52 @@ beta = 1 / (2 sigma^2). Output weights by pseudoinverse, normalised LMS, or grad
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from research.errors import ConfigError
+from research import schema as S
 from research.nn.functions import cost
 from research.nn.layout import FlatModel, Layout
+from research.nn.schema import ModelConfig
+
+CENTRE_RULES = ("kmeans", "random")
+SOLVERS = ("pinv", "nlms", "gd")
+
+
+@dataclass
+class RBFModel(ModelConfig):
+    """Radial basis function network (Gaussian units, linear output, quadratic cost)."""
+
+    name: str = "rbf"
+    n_centres: int = 10
+    normalised: bool = False
+    centres: str = "kmeans"
+    beta: float | None = None
+    solver: str = "pinv"
+    passes: int = 1
+    mu: float = 1.0
+    bias: bool = True
+    finetune: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        S.positive("n_centres", self.n_centres)
+        S.one_of("centres", self.centres, CENTRE_RULES)
+        S.positive("beta", self.beta, allow_none=True)
+        S.one_of("solver", self.solver, SOLVERS)
+        S.positive("passes", self.passes)
+        S.positive("mu", self.mu)
+
+    def size(self, n_in: int, n_out: int) -> tuple[float, float, str, Any]:
+        k = float(self.n_centres)
+        return k * (n_in + n_out + 2) + n_out, k, "model.n_centres", self.n_centres
 
 
 class RBFNet(FlatModel):
+    """Takes plain values: :class:`RBFModel` checks them for the ``model`` group."""
+
     def __init__(
         self,
         n_inputs: int,
@@ -32,10 +70,6 @@ class RBFNet(FlatModel):
         dtype: str = "float32",
         rng: np.random.Generator | None = None,
     ) -> None:
-        if centres not in ("kmeans", "random"):
-            raise ConfigError(f"centres={centres!r} is not allowed: choose one of: kmeans, random")
-        if solver not in ("pinv", "nlms", "gd"):
-            raise ConfigError(f"solver={solver!r} is not allowed: choose one of: gd, nlms, pinv")
         self.n_inputs, self.k, self.n_outputs = n_inputs, n_centres, n_outputs
         self.normalised, self.centre_rule, self.beta0 = normalised, centres, beta
         self.solver, self.passes, self.mu, self.bias = solver, passes, mu, bias
@@ -61,7 +95,7 @@ class RBFNet(FlatModel):
             idx = rng.choice(len(x), size=self.k, replace=self.k > len(x))
             c = x[idx]
         else:
-            from sklearn.cluster import KMeans
+            from sklearn.cluster import KMeans  # slow to import: only when k-means runs
 
             seed = int(rng.integers(2**31 - 1))
             c = KMeans(self.k, n_init=4, random_state=seed).fit(x).cluster_centers_

@@ -13,8 +13,11 @@ import sys
 from pathlib import Path
 
 from research.errors import ConfigError, EnvironmentFault, ResearchError
+from research.report.build import make_report
+from research.schema import NAME_PATTERN
 from research.search.storage import RDB_SCHEMES
 from research.track.redact import redact
+from research.track.store import resolve_store
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,13 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # MLflow logs a traceback for every failed SQL statement, then raises it: we report it
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
-    from research.report.build import make_report
-    from research.track.store import resolve_store
-
     try:
         for name in args.studies:
-            from research.config import NAME_PATTERN
-
             if not NAME_PATTERN.match(name):
                 raise ResearchError(
                     f"study name {name!r} is not allowed: letters, digits, '_', '.', '-'"
@@ -72,7 +70,7 @@ def _check_inputs(args, store) -> None:
     if args.storage:
         _check_optuna_sqlite(args.storage)
     if store.is_local:
-        db = root / "mlruns" / "mlflow.db"
+        db = store.local_db
         if db.exists():
             _check_sqlite(db, "the MLflow store", EnvironmentFault)
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from research.config import compose
 from research.errors import ResearchError
 from research.registry import KINDS
 from research.report.document import Document, Section, Table, write
@@ -20,8 +21,6 @@ from research.track.store import Store, study_dir
 def base_config(data):
     """The config every trial of a search started from (conf/ + the study's shared
     overrides); None when conf/ changed since the study ran (the diff column shows "-")."""
-    from research.config import compose
-
     try:
         return compose(data.signature.get("overrides", []))
     except ResearchError:

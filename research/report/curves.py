@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
+from research.report.figures import plt
 
 
 def learning_curve_figure(history: list[dict[str, float]], title: str = ""):

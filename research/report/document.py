@@ -12,10 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from research.report.figures import plt
 
 
 @dataclass

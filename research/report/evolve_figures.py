@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from research.report.figures import plt
 
 
 def pareto_figure(values: np.ndarray, title: str = ""):

@@ -18,6 +18,8 @@ import numpy as np
 
 from research.report.document import Figure, Section, Table, figure_png
 from research.report.evolve_figures import fitness_figure, pareto_figure
+from research.report.figures import plt
+from research.track import tags as T
 from research.track.reader import StoreReader, StudyRuns
 
 #: average evaluations to solve (Gomez et al. 2008, JMLR, tables 1/3/4); lower is better
@@ -50,15 +52,15 @@ class EvolveData:
 
     @property
     def task(self) -> str:
-        return self.tags.get("task", "?")
+        return self.tags.get(T.TASK, "?")
 
     @property
     def solved_at(self) -> int | None:
-        value = self.tags.get("evolve.solved_at_evals", "")
+        value = self.tags.get(T.EVOLVE_SOLVED_AT, "")
         return int(value) if value else None
 
     def source(self) -> str:
-        commit = self.tags.get("git.commit", "unknown")[:12]
+        commit = self.tags.get(T.GIT_COMMIT, "unknown")[:12]
         return f"MLflow parent run `{self.parent_id}` of study `{self.name}`, git `{commit}`"
 
     def curve(self, key: str) -> list[tuple[int, float]]:
@@ -67,36 +69,39 @@ class EvolveData:
 
 def load_evolve(name: str, reader: StoreReader) -> EvolveData | None:
     runs = reader.study(name)
-    if runs is None or runs.parent.tags.get("study.kind") != "evolve":
+    if runs is None or runs.parent.tags.get(T.STUDY_KIND) != "evolve":
         return None
     return EvolveData(name, runs, reader)
 
 
 def _stage_starts(data: EvolveData) -> list[int]:
-    stages = data.curve("stage")
+    stages = data.curve(T.STAGE)
     return [g for (g, s), (_, prev) in zip(stages[1:], stages[:-1]) if s != prev]
 
 
-def evolve_sections(data: EvolveData) -> list[Section]:
+def evolve_sections(data: EvolveData, *, generalisation_starts: int) -> list[Section]:
+    """One study's sections; ``generalisation_starts``: how many starts the pole tasks'
+    generalisation test has (the tasks' constant, passed in by the study kind)."""
     t = data.tags
     solved = data.solved_at
     summary = Section(
         f"Summary: {data.name}",
         [
-            f"Algorithm `{t.get('algorithm')}`, encoding `{t.get('encoding')}`, task "
-            f"`{data.task}`, seed {t.get('seed')}: {t.get('evolve.generations')} generations, "
-            f"{t.get('evolve.evals')} evaluations, champion fitness "
-            f"{float(t.get('evolve.champion_fitness', 'nan')):.6g}."
+            f"Algorithm `{t.get(T.ALGORITHM)}`, encoding `{t.get(T.ENCODING)}`, task "
+            f"`{data.task}`, seed {t.get(T.SEED)}: {t.get(T.EVOLVE_GENERATIONS)} generations, "
+            f"{t.get(T.EVOLVE_EVALS)} evaluations, champion fitness "
+            f"{float(t.get(T.EVOLVE_CHAMPION_FITNESS, 'nan')):.6g}."
             + (f" Solved after {solved} evaluations." if solved else " Not solved."),
             f"Command: `{t.get('command', '?')}`. Source: {data.source()}.",
         ],
     )
-    if "evolve.generalisation" in t:
+    if T.EVOLVE_GENERALISATION in t:
         summary.paragraphs.append(
-            f"Generalisation test: the champion balances {t['evolve.generalisation']} of 625 "
+            f"Generalisation test: the champion balances {t[T.EVOLVE_GENERALISATION]} of "
+            f"{generalisation_starts} "
             "starting states for 1000 steps (goal: >= 200)."
         )
-    stages = json.loads(t.get("evolve.stage_evals", "[]") or "[]")
+    stages = json.loads(t.get(T.EVOLVE_STAGE_EVALS, "[]") or "[]")
     if stages:
         summary.paragraphs.append(f"Stages were left after evaluations {stages}.")
     curves = {k: data.curve(k) for k in ("fitness/best", "fitness/mean")}
@@ -113,20 +118,7 @@ def evolve_sections(data: EvolveData) -> list[Section]:
         sections.append(published_section([data]))
     front = _pareto(data)
     if front is not None:
-        sections.append(
-            Section(
-                f"Pareto front: {data.name}",
-                [f"{len(front)} non-dominated networks (fitness vs active connections)."],
-                [],
-                [
-                    Figure(
-                        f"{data.name}_pareto",
-                        f"Pareto front from `pareto_front.csv` of {data.source()}.",
-                        figure_png(pareto_figure(np.column_stack([front[:, 0], -front[:, 1]]))),
-                    )
-                ],
-            )
-        )
+        sections.append(_front_section(data, front))
     champion = _champion(data)
     if champion:
         sections.append(
@@ -142,6 +134,20 @@ def evolve_sections(data: EvolveData) -> list[Section]:
     return sections
 
 
+def _front_section(data: EvolveData, front: np.ndarray) -> Section:
+    figure = Figure(
+        f"{data.name}_pareto",
+        f"Pareto front from `pareto_front.csv` of {data.source()}.",
+        figure_png(pareto_figure(np.column_stack([front[:, 0], -front[:, 1]]))),
+    )
+    return Section(
+        f"Pareto front: {data.name}",
+        [f"{len(front)} non-dominated networks (fitness vs active connections)."],
+        [],
+        [figure],
+    )
+
+
 def published_section(studies: list[EvolveData]) -> Section:
     """Evaluations to solve: ours (median and spread over the studies) against the table."""
     task = studies[0].task
@@ -151,7 +157,7 @@ def published_section(studies: list[EvolveData]) -> Section:
         ours = f"{statistics.median(solved):.0f}"
         if len(solved) > 1:
             ours += f" [{min(solved)}..{max(solved)}], {len(solved)}/{len(studies)} solved"
-    rows = [[f"this study ({studies[0].tags.get('algorithm')})", ours]]
+    rows = [[f"this study ({studies[0].tags.get(T.ALGORITHM)})", ours]]
     rows += [[method, f"{n:,}"] for method, n in PUBLISHED[task].items()]
     return Section(
         f"Evaluations to solve {task}",
@@ -186,11 +192,9 @@ def _champion(data: EvolveData) -> dict | None:
 
 def evolve_comparison(studies: list[EvolveData]) -> Section:
     """Best fitness per generation: median and min..max band per (algorithm, task) group."""
-    import matplotlib.pyplot as plt
-
     groups: dict[str, list[EvolveData]] = {}
     for d in studies:
-        groups.setdefault(f"{d.tags.get('algorithm')} on {d.task}", []).append(d)
+        groups.setdefault(f"{d.tags.get(T.ALGORITHM)} on {d.task}", []).append(d)
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     rows = []
     for label, members in groups.items():

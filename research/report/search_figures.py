@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
-import matplotlib
+import optuna
+from optuna.visualization import matplotlib as ovm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import optuna  # noqa: E402
-from optuna.visualization import matplotlib as ovm  # noqa: E402
+from research.report.figures import plt
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +60,20 @@ def study_figures(study: optuna.Study, metrics: list[str]) -> Iterator[tuple[str
             plt.close("all")
             continue
         yield name, _figure_of(axes)
+
+
+def write_figures(study: optuna.Study, metrics: list[str], folder: Path) -> list[Path]:
+    """Every figure of :func:`study_figures` as ``folder/<name>.png``; returns the paths."""
+    paths = []
+    for name, fig in study_figures(study, metrics):
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
+        with warnings.catch_warnings():  # matplotlib's layout notes are not news
+            warnings.simplefilter("ignore")
+            fig.savefig(path, dpi=100, bbox_inches="tight")
+        close(fig)
+        paths.append(path)
+    return paths
 
 
 def close(fig) -> None:

@@ -13,18 +13,20 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import optuna
+from omegaconf import OmegaConf
+from optuna.trial import FrozenTrial, TrialState
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import optuna  # noqa: E402
-from optuna.trial import FrozenTrial, TrialState  # noqa: E402
-
-from research.errors import ResearchError  # noqa: E402
-from research.report.document import Figure, Section, Table, figure_png  # noqa: E402
-from research.report.format import fmt as _fmt  # noqa: E402
-from research.report.search_figures import study_figures  # noqa: E402
-from research.track.reader import StoreReader, StudyRuns  # noqa: E402
+from research.errors import ResearchError
+from research.report.document import Figure, Section, Table, figure_png
+from research.report.figures import plt
+from research.report.search_figures import study_figures
+from research.search.driver import SIGNATURE_ATTR
+from research.search.summary import fmt as _fmt
+from research.search.trial import METRICS_ATTR, RETRIED_ATTR
+from research.track import tags as T
+from research.track.reader import StoreReader, StudyRuns
+from research.track.store import study_dir
 
 TOP = 5
 
@@ -40,7 +42,7 @@ class SearchData:
 
     @property
     def signature(self) -> dict:
-        return json.loads(self.study.user_attrs.get("signature", "{}") or "{}")
+        return json.loads(self.study.user_attrs.get(SIGNATURE_ATTR, "{}") or "{}")
 
     @property
     def metrics(self) -> list[str]:
@@ -52,7 +54,7 @@ class SearchData:
 
     @property
     def parent_id(self) -> str:
-        return self.study.user_attrs.get("mlflow_parent_run_id", "?")
+        return self.study.user_attrs.get(T.PARENT_RUN_ATTR, "?")
 
     @property
     def tags(self) -> dict[str, str]:
@@ -60,8 +62,8 @@ class SearchData:
 
     @property
     def commit(self) -> str:
-        commit = self.tags.get("git.commit", "unknown")
-        return commit[:12] + (" (dirty)" if self.tags.get("git.dirty") == "True" else "")
+        commit = self.tags.get(T.GIT_COMMIT, "unknown")
+        return commit[:12] + (" (dirty)" if self.tags.get(T.GIT_DIRTY) == "True" else "")
 
     @property
     def trials(self) -> list[FrozenTrial]:
@@ -93,7 +95,7 @@ def load_search(name: str, storage, reader: StoreReader) -> SearchData:
         raise ResearchError(f"unknown study {name!r}: its storage holds no such study") from None
     if not study.get_trials(deepcopy=False):
         raise ResearchError(f"study {name!r} has no trials yet: run it first")
-    runs = reader.study(name, study.user_attrs.get("mlflow_parent_run_id"))
+    runs = reader.study(name, study.user_attrs.get(T.PARENT_RUN_ATTR))
     return SearchData(name, study, runs, reader)
 
 
@@ -109,7 +111,7 @@ def search_sections(data: SearchData, base_config=None) -> list[Section]:
 
 def _counts(data: SearchData) -> dict[str, int]:
     trials = data.trials
-    retried = sum(1 for t in trials if t.user_attrs.get("retried"))
+    retried = sum(1 for t in trials if t.user_attrs.get(RETRIED_ATTR))
     return {
         "complete": sum(t.state == TrialState.COMPLETE for t in trials),
         "pruned": sum(t.state == TrialState.PRUNED for t in trials),
@@ -121,7 +123,7 @@ def _counts(data: SearchData) -> dict[str, int]:
 
 def _peak(data: SearchData, trial: FrozenTrial, metric: str) -> float | None:
     """The best per-epoch value of ``metric`` in the trial's MLflow run (None if not logged)."""
-    run_id = trial.user_attrs.get("mlflow_run_id")
+    run_id = trial.user_attrs.get(T.RUN_ATTR)
     if not run_id or not metric.startswith(("val/", "train/")):
         return None
     values = [v for s, v in data.reader.history(run_id, metric) if s > 0]
@@ -146,7 +148,8 @@ def _summary(data: SearchData) -> Section:
     extra = [
         m
         for m in ("test/acc", "test/rmse")
-        if m not in data.metrics and any(m in t.user_attrs.get("metrics", {}) for t in data.trials)
+        if m not in data.metrics
+        and any(m in t.user_attrs.get(METRICS_ATTR, {}) for t in data.trials)
     ]
     peak_metric = data.metrics[0] if len(data.metrics) == 1 else None
     header = ["trial", *data.metrics, *extra]
@@ -155,12 +158,12 @@ def _summary(data: SearchData) -> Section:
     header += ["parameters", "MLflow run"]
     rows = []
     for t in ranked:
-        metrics = t.user_attrs.get("metrics", {})
+        metrics = t.user_attrs.get(METRICS_ATTR, {})
         row = [str(t.number), *(_fmt(v) for v in t.values), *(_fmt(metrics.get(m)) for m in extra)]
         if peak_metric:
             row.append(_fmt(_peak(data, t, peak_metric)))
         row.append(", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items()))
-        row.append(t.user_attrs.get("mlflow_run_id", "-"))
+        row.append(t.user_attrs.get(T.RUN_ATTR, "-"))
         rows.append(row)
     title = "Pareto front" if len(data.metrics) > 1 else f"Best {len(ranked)} trials"
     caption = (
@@ -172,8 +175,6 @@ def _summary(data: SearchData) -> Section:
 
 
 def _best_config(data: SearchData, base_config) -> Section:
-    from omegaconf import OmegaConf
-
     best = data.ranked()[0]
     rows = []
     for key, value in best.params.items():
@@ -192,17 +193,17 @@ def _best_config(data: SearchData, base_config) -> Section:
                 ["key", "base config", f"trial {best.number}"],
                 rows,
                 "The searched keys of the best trial against the base config "
-                f"(conf/ + shared overrides); run `{best.user_attrs.get('mlflow_run_id')}`.",
+                f"(conf/ + shared overrides); run `{best.user_attrs.get(T.RUN_ATTR)}`.",
             )
         ],
     )
 
 
 def _command(data: SearchData, trial: FrozenTrial) -> str:
-    run_id = trial.user_attrs.get("mlflow_run_id")
+    run_id = trial.user_attrs.get(T.RUN_ATTR)
     for run in data.runs.children if data.runs else []:
         if run.run_id == run_id:
-            return run.tags.get("command", "?")
+            return run.tags.get(T.COMMAND, "?")
     return "?"
 
 
@@ -224,7 +225,7 @@ def _curves(data: SearchData) -> Section:
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     used = []
     for t in top:
-        run_id = t.user_attrs.get("mlflow_run_id")
+        run_id = t.user_attrs.get(T.RUN_ATTR)
         points = data.reader.history(run_id, metric) if run_id else []
         if points:
             ax.plot(*zip(*points), label=f"trial {t.number}")
@@ -269,7 +270,7 @@ def comparison_section(studies: list[SearchData]) -> Section:
     budget = min(len(d.trials) for d in studies)
     groups: dict[str, list[SearchData]] = {}
     for d in studies:
-        groups.setdefault(d.tags.get("sampler", d.name), []).append(d)
+        groups.setdefault(d.tags.get(T.SAMPLER, d.name), []).append(d)
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     rows = []
     for method, members in groups.items():
@@ -316,7 +317,7 @@ def _test_of_best(data: SearchData, budget: int) -> float | None:
     if not pool:
         return None
     best = min(pool, key=lambda t: (sign * t.values[0], t.number))
-    return best.user_attrs.get("metrics", {}).get("test/acc")
+    return best.user_attrs.get(METRICS_ATTR, {}).get("test/acc")
 
 
 def _spread(values: list[float]) -> str:
@@ -329,8 +330,6 @@ def _spread(values: list[float]) -> str:
 
 
 def output_dir(root: Path, names: list[str]) -> Path:
-    from research.search.storage import study_dir
-
     if len(names) == 1:
         return study_dir(root, names[0])
     return study_dir(root, "compare-" + "-".join(names))

@@ -11,28 +11,39 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.distributions import check_distribution_compatibility
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages._heartbeat import get_heartbeat_thread
 from optuna.trial import TrialState
 
-from research.config import flatten
 from research.errors import ConfigError
 from research.search.recovery import fail_crashed, n_counted, n_finished, recover
 from research.search.samplers import make_pruner, make_sampler, trial_seed
+from research.search.space import parse_dimension
 from research.search.spec import SearchSpec
 from research.search.storage import describe, open_storage, study_dir, study_lock
-from research.search.trial import STATE_NAMES, TrialOutcome, run_trial, worker_id
+from research.search.trial import (
+    FAIL_REASON_ATTR,
+    METRICS_ATTR,
+    STATE_NAMES,
+    WORKER_ATTR,
+    TrialBody,
+    TrialOutcome,
+    run_trial,
+    worker_id,
+)
 from research.track import TrackedRun, Tracker
+from research.track import tags as T
+from research.track.params import flatten
 from research.track.provenance import provenance_tags
 
 log = logging.getLogger(__name__)
 
-PARENT_ATTR = "mlflow_parent_run_id"
 SIGNATURE_ATTR = "signature"
 
 
@@ -41,6 +52,7 @@ class StudyHandle:
     """An open study as one worker sees it."""
 
     spec: SearchSpec
+    body: TrialBody  # what a trial does (the search kind's)
     study: optuna.Study
     tracker: Tracker
     parent_run_id: str
@@ -59,7 +71,13 @@ def quiet_optuna() -> None:
 
 # ------------------------------------------------------------------------------ opening
 def open_study(
-    spec: SearchSpec, tracker: Tracker, command: str, *, create: bool, storage=None
+    spec: SearchSpec,
+    body: TrialBody,
+    tracker: Tracker,
+    command: str,
+    *,
+    create: bool,
+    storage=None,
 ) -> StudyHandle:
     """Load the study (and, with ``create``, create it and its parent run if missing). A study
     that exists with another space, objectives or shared overrides is refused unless
@@ -77,14 +95,14 @@ def open_study(
                 study_name=spec.name, storage=storage, directions=spec.directions
             )
         _check_signature(spec, study)
-        parent_id = study.user_attrs.get(PARENT_ATTR)
+        parent_id = study.user_attrs.get(T.PARENT_RUN_ATTR)
         parent = None
         if create:
             if tracker.find_run(parent_id) is None:
                 parent = _create_parent(spec, study, tracker, command)
             else:  # resumed: the parent run is RUNNING again until the study ends
                 parent = tracker.attach(parent_id, owned=True)
-                parent.set_tags({"n_trials": spec.n_trials, "resumed": "true"})
+                parent.set_tags({"n_trials": spec.n_trials, T.RESUMED: "true"})
             parent_id = parent.run_id
             recover(study, spec.study.retry_crashed, tracker)
         elif parent_id is None:
@@ -92,7 +110,7 @@ def open_study(
     study.pruner = make_pruner(
         spec.study.pruner, spec.study.prune_after_trials, spec.study.prune_after_epochs
     )
-    return StudyHandle(spec, study, tracker, parent_id, parent)
+    return StudyHandle(spec, body, study, tracker, parent_id, parent)
 
 
 def _check_signature(spec: SearchSpec, study: optuna.Study) -> None:
@@ -123,10 +141,6 @@ def _check_signature(spec: SearchSpec, study: optuna.Study) -> None:
 def _check_compatible(old_space: dict[str, str], spec: SearchSpec) -> None:
     """Optuna keeps one distribution kind per parameter in a study: a key may change its
     bounds, but not its scale, type or choices."""
-    from optuna.distributions import check_distribution_compatibility
-
-    from research.search.space import parse_dimension
-
     for key, text in old_space.items():
         if key not in spec.space:
             continue
@@ -146,15 +160,15 @@ def _create_parent(
 ) -> TrackedRun:
     s = spec.study
     tags = {
-        "study.kind": "search",
-        "study.name": spec.name,
-        "sampler": s.sampler,
-        "pruner": s.pruner,
-        "storage": describe(s.storage, spec.root, spec.name),
+        T.STUDY_KIND: "search",
+        T.STUDY_NAME: spec.name,
+        T.SAMPLER: s.sampler,
+        T.PRUNER: s.pruner,
+        T.STORAGE: describe(s.storage, spec.root, spec.name),
         "space": json.dumps({k: d.text for k, d in spec.space.items()}),
         "objectives": json.dumps(dict(s.objectives)),
         "overrides": json.dumps(list(spec.base_overrides)),
-        "seed": spec.seed,
+        T.SEED: spec.seed,
         "n_trials": spec.n_trials,
         **provenance_tags(spec.root, command),
     }
@@ -162,13 +176,11 @@ def _create_parent(
     params = {f"study.{k}": v for k, v in flatten(_as_dict(s)).items() if k != "n_trials"}
     params.update({f"space.{k}": d.text for k, d in spec.space.items()})
     run.log_params(params)
-    study.set_user_attr(PARENT_ATTR, run.run_id)
+    study.set_user_attr(T.PARENT_RUN_ATTR, run.run_id)
     return run
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
     out = asdict(obj)
     out.pop("params", None)  # logged as space.<key>
     out.pop("workers", None)  # may change between resumes
@@ -190,15 +202,15 @@ def next_trial(handle: StudyHandle) -> optuna.Trial | None:
             spec.study.sampler, seed, spec.space, spec.study.n_startup_trials
         )
         trial = study.ask(spec.distributions)
-        trial.set_user_attr("worker", worker_id())
+        trial.set_user_attr(WORKER_ATTR, worker_id())
     return trial
 
 
 def tell(handle: StudyHandle, trial: optuna.Trial, outcome: TrialOutcome) -> None:
-    trial.set_user_attr("metrics", {k: float(v) for k, v in outcome.metrics.items()})
-    trial.set_user_attr("mlflow_run_id", outcome.run_id)
+    trial.set_user_attr(METRICS_ATTR, {k: float(v) for k, v in outcome.metrics.items()})
+    trial.set_user_attr(T.RUN_ATTR, outcome.run_id)
     if outcome.state == TrialState.FAIL:
-        trial.set_user_attr("fail_reason", outcome.reason)
+        trial.set_user_attr(FAIL_REASON_ATTR, outcome.reason)
     if outcome.state == TrialState.COMPLETE:
         handle.study.tell(trial, outcome.values)
     else:
@@ -212,7 +224,9 @@ def work(handle: StudyHandle, on_trial=None) -> int:
     while (trial := next_trial(handle)) is not None:
         with get_heartbeat_thread(trial._trial_id, handle.storage):
             try:
-                outcome = run_trial(handle.spec, trial, handle.tracker, handle.parent_run_id)
+                outcome = run_trial(
+                    handle.spec, handle.body, trial, handle.tracker, handle.parent_run_id
+                )
                 tell(handle, trial, outcome)
             except UpdateFinishedTrialError:  # another worker judged it dead: its retry counts
                 log.warning(
@@ -273,31 +287,24 @@ def progress_counts(study: optuna.Study) -> dict[str, int]:
 def close_orphan_runs(handle: StudyHandle) -> int:
     """Child runs still RUNNING whose trial has ended (a process killed between creating the
     run and recording it in Optuna) are marked FAILED. Returns how many."""
-    client = handle.tracker.client
-    parent = handle.tracker.find_run(handle.parent_run_id)
-    if parent is None:
+    if handle.tracker.find_run(handle.parent_run_id) is None:
         return 0
     running = {
-        t.number: t
+        t.number
         for t in handle.study.get_trials(deepcopy=False)
         if t.state in (TrialState.RUNNING, TrialState.WAITING)
     }
     closed = 0
-    runs = client.search_runs(
-        [parent.info.experiment_id],
-        filter_string=(
-            f"tags.mlflow.parentRunId = '{handle.parent_run_id}' and attributes.status = 'RUNNING'"
-        ),
-        max_results=5000,
-    )
-    for run in runs:
-        number = int(run.data.tags.get("trial.number", -1))
-        if number not in running:
+    for run in handle.tracker.study_runs(handle.spec.name):
+        tags = run.data.tags
+        if tags.get(T.PARENT) != handle.parent_run_id or run.info.status != "RUNNING":
+            continue
+        if int(tags.get(T.TRIAL_NUMBER, -1)) not in running:
             closed += handle.tracker.close_run(
                 run.info.run_id,
                 "FAILED",
                 "its worker died while the trial started",
-                tags={"trial.state": "FAIL", "trial.crashed": "true"},
+                tags={T.TRIAL_STATE: "FAIL", T.TRIAL_CRASHED: "true"},
             )
     return closed
 

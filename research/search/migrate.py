@@ -9,8 +9,21 @@ from __future__ import annotations
 import argparse
 import sys
 
+import optuna
+
 from research.errors import ResearchError
+from research.schema import NAME_PATTERN
+from research.search.driver import quiet_optuna
+from research.search.storage import (
+    describe,
+    open_storage,
+    recorded_storage,
+    remember_storage,
+    storage_key,
+    study_dir,
+)
 from research.track.redact import redact
+from research.track.store import project_root
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,20 +32,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("url", help="target RDB URL, e.g. postgresql://user:pw@host:5432/db")
     parser.add_argument("--root", default=None, help="project root (default $RESEARCH_ROOT or cwd)")
     args = parser.parse_args(argv)
-    import optuna
-
-    from research.config import NAME_PATTERN
-    from research.search.driver import quiet_optuna
-    from research.search.storage import (
-        describe,
-        open_storage,
-        recorded_storage,
-        remember_storage,
-        storage_key,
-        study_dir,
-    )
-    from research.track.store import project_root
-
     try:
         if not NAME_PATTERN.match(args.study):
             raise ResearchError(f"study name {args.study!r} is not allowed")

@@ -17,8 +17,9 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.trial import FrozenTrial, TrialState
 
-from research.search.trial import process_start
+from research.search.trial import FAIL_REASON_ATTR, RETRIED_ATTR, WORKER_ATTR, process_start
 from research.track import Tracker
+from research.track import tags as T
 
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 
@@ -26,7 +27,7 @@ COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialStat
 def counts(trial: FrozenTrial) -> bool:
     if trial.state in COUNTED:
         return True
-    return trial.state == TrialState.FAIL and not trial.user_attrs.get("retried", False)
+    return trial.state == TrialState.FAIL and not trial.user_attrs.get(RETRIED_ATTR, False)
 
 
 def n_counted(trials: Iterable[FrozenTrial]) -> int:
@@ -55,7 +56,7 @@ def stale_trials(study: optuna.Study) -> list[tuple[FrozenTrial, str]]:
         heartbeat_stale = set(storage._get_stale_trial_ids(study._study_id))
     found = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get("worker")
+        worker = trial.user_attrs.get(WORKER_ATTR)
         if worker is None:
             # the worker attribute is set under the study lock right after ``ask``; a RUNNING
             # trial seen without it under that lock lost its process in between
@@ -77,8 +78,8 @@ def fail_crashed(
     retry = attempt <= retries
     try:
         storage.set_trial_user_attr(trial._trial_id, "crashed", reason)
-        storage.set_trial_user_attr(trial._trial_id, "retried", retry)
-        storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
+        storage.set_trial_user_attr(trial._trial_id, RETRIED_ATTR, retry)
+        storage.set_trial_user_attr(trial._trial_id, FAIL_REASON_ATTR, reason)
         storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
     except UpdateFinishedTrialError:
         return False  # another process got there first
@@ -86,13 +87,13 @@ def fail_crashed(
         study.enqueue_trial(
             dict(trial.params), user_attrs={"attempt": attempt + 1, "retry_of": trial.number}
         )
-    run_id = trial.user_attrs.get("mlflow_run_id")
+    run_id = trial.user_attrs.get(T.RUN_ATTR)
     if tracker is not None and run_id:
         tracker.close_run(
             run_id,
             "FAILED",
             reason + ("; retried as a new trial" if retry else ""),
-            tags={"trial.state": "FAIL", "trial.crashed": "true"},
+            tags={T.TRIAL_STATE: "FAIL", T.TRIAL_CRASHED: "true"},
         )
     return retry
 

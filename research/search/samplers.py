@@ -1,13 +1,22 @@
-"""Optuna samplers and pruners by config name.
+"""Optuna samplers and pruners by config name: the registries :data:`SAMPLERS` and
+:data:`PRUNERS` (:class:`research.registry.Registry`).
 
 Samplers are built afresh for every ``ask`` with a seed derived from the study seed and the
 number of trials so far (:func:`trial_seed`), so a resumed study samples exactly what an
 uninterrupted one would: the sampler's only state is the trial history in the storage.
+
+Your own sampler or pruner needs no edit here: name its factory by import path
+(``study.sampler: mypkg.mod:my_sampler``) or register it as an entry point in the group
+``research.samplers`` / ``research.pruners``. A sampler factory is called as
+``factory(seed, space, n_startup_trials)`` (``space``: key -> :class:`Dimension`) and returns
+an ``optuna.samplers.BaseSampler``; a pruner factory as ``factory(startup, warmup)`` (finished
+trials before pruning starts, steps before a trial can be pruned) and returns an
+``optuna.pruners.BasePruner``. A class whose ``__init__`` takes those arguments is a factory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from importlib.util import find_spec
 
 import numpy as np
@@ -23,7 +32,13 @@ from optuna.pruners import (
 from optuna.samplers import BaseSampler
 
 from research.errors import ConfigError, unknown_name
+from research.registry import Registry
 from research.search.space import Dimension
+
+#: name -> factory(seed, space, n_startup_trials) -> BaseSampler
+SAMPLERS: Registry = Registry("sampler", group="research.samplers")
+#: name -> factory(finished trials before pruning starts, steps before a trial can be pruned)
+PRUNERS: Registry = Registry("pruner", group="research.pruners")
 
 
 def _grid_values(space: Mapping[str, Dimension]) -> dict[str, list]:
@@ -45,6 +60,7 @@ def _grid_values(space: Mapping[str, Dimension]) -> dict[str, list]:
     return grid
 
 
+@SAMPLERS.register("grid")
 def _grid(seed: int, space: Mapping[str, Dimension], n_startup: int) -> BaseSampler:
     return _GridSampler(_grid_values(space), seed=seed)
 
@@ -75,6 +91,7 @@ def _needs(module: str, extra: str, sampler: str) -> None:
         )
 
 
+@SAMPLERS.register("tpe")
 def _tpe(seed: int, space, n_startup: int) -> BaseSampler:
     # multivariate TPE models the keys jointly (lr and batch size interact); constant_liar keeps
     # parallel workers from proposing the same point while a trial runs.
@@ -86,40 +103,37 @@ def _tpe(seed: int, space, n_startup: int) -> BaseSampler:
     )
 
 
+@SAMPLERS.register("random")
 def _random(seed: int, space, n_startup: int) -> BaseSampler:
     return optuna.samplers.RandomSampler(seed=seed)
 
 
+@SAMPLERS.register("qmc")
 def _qmc(seed: int, space, n_startup: int) -> BaseSampler:
     return optuna.samplers.QMCSampler(seed=seed)
 
 
+@SAMPLERS.register("nsga2")
 def _nsga2(seed: int, space, n_startup: int) -> BaseSampler:
     # a generation is n_startup trials: small studies then still see several generations
     return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(2, n_startup))
 
 
+@SAMPLERS.register("cmaes")
 def _cmaes(seed: int, space, n_startup: int) -> BaseSampler:
     _needs("cmaes", "cmaes", "cmaes")
     return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=n_startup)
 
 
+@SAMPLERS.register("gp")
 def _gp(seed: int, space, n_startup: int) -> BaseSampler:
     _needs("torch", "gp", "gp")
     return optuna.samplers.GPSampler(seed=seed, n_startup_trials=n_startup)
 
 
-#: name -> factory(seed, space, n_startup_trials)
-SAMPLERS: dict[str, Callable[[int, Mapping[str, Dimension], int], BaseSampler]] = {
-    "tpe": _tpe,
-    "random": _random,
-    "qmc": _qmc,
-    "grid": _grid,
-    "nsga2": _nsga2,
-    "cmaes": _cmaes,
-    "gp": _gp,
-}
 MULTI_OBJECTIVE = {"tpe", "random", "qmc", "grid", "nsga2", "gp"}
+#: built-in samplers that optimise one objective only (a user's sampler is trusted)
+SINGLE_OBJECTIVE = {"cmaes"}
 #: samplers whose sequence depends on one seed for the whole study (QMC's scrambling, the
 #: grid's order); the others take a fresh seed per trial, derived from the study seed
 STUDY_SEEDED = {"qmc", "grid"}
@@ -133,34 +147,29 @@ def trial_seed(sampler: str, study_seed: int, n_existing: int) -> int:
     return int(np.random.SeedSequence([study_seed, n_existing]).generate_state(1)[0])
 
 
+@PRUNERS.register("median")
 def _median(startup: int, warmup: int) -> BasePruner:
     return MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
 
 
+@PRUNERS.register("percentile")
 def _percentile(startup: int, warmup: int) -> BasePruner:
     return PercentilePruner(25.0, n_startup_trials=startup, n_warmup_steps=warmup)
 
 
+@PRUNERS.register("halving")
 def _halving(startup: int, warmup: int) -> BasePruner:
     return SuccessiveHalvingPruner(min_resource=max(1, warmup))
 
 
+@PRUNERS.register("hyperband")
 def _hyperband(startup: int, warmup: int) -> BasePruner:
     return HyperbandPruner(min_resource=max(1, warmup))
 
 
+@PRUNERS.register("none")
 def _none(startup: int, warmup: int) -> BasePruner:
     return NopPruner()
-
-
-#: name -> factory(finished trials before pruning starts, epochs before a trial can be pruned)
-PRUNERS: dict[str, Callable[[int, int], BasePruner]] = {
-    "median": _median,
-    "percentile": _percentile,
-    "halving": _halving,
-    "hyperband": _hyperband,
-    "none": _none,
-}
 
 
 def check_names(sampler: str, pruner: str, n_objectives: int) -> None:
@@ -169,7 +178,9 @@ def check_names(sampler: str, pruner: str, n_objectives: int) -> None:
         raise unknown_name("sampler", sampler, SAMPLERS)
     if pruner not in PRUNERS:
         raise unknown_name("pruner", pruner, PRUNERS)
-    if n_objectives > 1 and sampler not in MULTI_OBJECTIVE:
+    SAMPLERS.entry(sampler)  # an import path that does not import is one line, now
+    PRUNERS.entry(pruner)
+    if n_objectives > 1 and sampler in SINGLE_OBJECTIVE:
         raise ConfigError(
             f"study.sampler={sampler!r} is not allowed with {n_objectives} objectives: "
             "choose one of: " + ", ".join(sorted(MULTI_OBJECTIVE))
@@ -188,8 +199,8 @@ def check_names(sampler: str, pruner: str, n_objectives: int) -> None:
 def make_sampler(
     name: str, seed: int, space: Mapping[str, Dimension], n_startup_trials: int
 ) -> BaseSampler:
-    return SAMPLERS[name](seed, space, n_startup_trials)
+    return SAMPLERS.get(name)(seed, space, n_startup_trials)
 
 
 def make_pruner(name: str, startup: int = 5, warmup: int = 3) -> BasePruner:
-    return PRUNERS[name](startup, warmup)
+    return PRUNERS.get(name)(startup, warmup)

@@ -10,7 +10,7 @@ before the study starts, not a study full of failed trials.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,14 +19,14 @@ from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.study import StudyDirection
 
-from research.config import compose, validate
+from research.data import REGRESSION
 from research.errors import ConfigError
-from research.registry import KINDS
-from research.search.samplers import check_names
+from research.search.samplers import check_names, n_trials_for
 from research.search.space import Dimension, parse_space
 
-#: metrics that ``fit`` reports every epoch, so a pruner can watch them
-PER_EPOCH = ("val/acc", "val/loss", "val/rmse", "train/acc", "train/loss", "train/rmse")
+#: ``configure(overrides)`` -> (cfg, groups), and ``validate(cfg, groups)``: see TrialBody
+Configure = Callable[[Sequence[str]], tuple[Any, dict[str, Any]]]
+Validate = Callable[[Any, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,9 @@ class SearchSpec:
     """A search study, resolved: everything a worker process needs to run its trials."""
 
     name: str
-    study: Any  # research.config.SearchStudy
+    study: Any  # research.search.schema.SearchStudy
     space: dict[str, Dimension]
     base_overrides: tuple[str, ...]  # study.overrides + the user's, shared by every trial
-    user_args: tuple[str, ...]  # the command line, to rebuild the spec in a worker
     seed: int  # the sampler's
     root: Path
     tracking: Any  # research.config.TrackingConfig
@@ -45,8 +44,6 @@ class SearchSpec:
     @property
     def n_trials(self) -> int:
         """``study.n_trials``, capped at the grid's size for the grid sampler."""
-        from research.search.samplers import n_trials_for
-
         return n_trials_for(self.study.sampler, self.space, self.study.n_trials)
 
     @property
@@ -63,17 +60,6 @@ class SearchSpec:
     @property
     def multi_objective(self) -> bool:
         return len(self.study.objectives) > 1
-
-    @property
-    def prune_metric(self) -> str | None:
-        """The objective a pruner watches, when it is reported every epoch (or, for an inner
-        evolution, the best fitness of every generation)."""
-        first = self.metrics[0]
-        if self.multi_objective:
-            return None
-        if self.study.inner:
-            return "fitness/best" if first == "fitness" else None
-        return first if first in PER_EPOCH else None
 
     @property
     def distributions(self) -> dict[str, Any]:
@@ -122,8 +108,6 @@ def build_spec(cfg, groups: dict[str, Any], args: Sequence[str], root: Path) -> 
     space = parse_space(params)
     check_names(study.sampler, study.pruner, len(study.objectives))
     if study.sampler == "grid":
-        from research.search.samplers import n_trials_for
-
         n_trials_for("grid", space, 1)  # refuses continuous intervals now, not mid-study
     if study.workers > 1 and (study.storage or "").startswith("sqlite"):
         raise ConfigError(
@@ -140,7 +124,7 @@ def build_spec(cfg, groups: dict[str, Any], args: Sequence[str], root: Path) -> 
             )
     base = tuple([*(str(o) for o in study.overrides), *user])
     seed = int(cfg.seed if study.seed is None else study.seed)
-    return SearchSpec(name, study, space, base, tuple(args), seed, root, groups["tracking"])
+    return SearchSpec(name, study, space, base, seed, root, groups["tracking"])
 
 
 def _selected_study(args: Sequence[str]) -> str:
@@ -160,26 +144,17 @@ def _probes(dim: Dimension) -> list[Any]:
     return [dist.low, dist.high]
 
 
-def preflight(spec: SearchSpec) -> None:
+def preflight(spec: SearchSpec, configure: Configure, check: Validate) -> None:
     """Compose and validate a trial config at every probe value of every searched key (one
-    key at a time, so an error names its key), and check the objectives exist for the data:
-    bad spaces fail here, in one line."""
+    key at a time, so an error names its key; ``check`` builds what it describes), and check
+    the objectives exist for the data: bad spaces fail here, in one line."""
     kind = None
-    if spec.study.inner:
-        inner_cfg = compose([f"+study={spec.study.inner}"])
-        if inner_cfg.study.get("kind") != "evolve":
-            raise ConfigError(
-                f"study.inner={spec.study.inner!r} is not allowed: name an evolve study "
-                "(cmaes, evolve, coevolve, cosyne, stage, pareto, cascade, cppn)"
-            )
+    inner = [f"+study={spec.study.inner}"] if spec.study.inner else []
     for key, dim in spec.space.items():
         for value in _probes(dim):
-            inner = [f"+study={spec.study.inner}"] if spec.study.inner else []
             try:
-                cfg = compose([*inner, *spec.base_overrides, dim.override(value)])
-                groups = validate(cfg)
-                if spec.study.inner:  # task, network, engine all valid
-                    KINDS.get(groups["study"].kind).validate(cfg, groups)
+                cfg, groups = configure([*inner, *spec.base_overrides, dim.override(value)])
+                check(cfg, groups)
             except ConfigError as exc:
                 raise ConfigError(f"study.params.{key}={dim.text!r}: {exc}") from None
             if cfg.get("study") is not None and not spec.study.inner:
@@ -201,6 +176,4 @@ def preflight(spec: SearchSpec) -> None:
 
 
 def _data_kind(name: str) -> str:
-    from research.data import REGRESSION
-
     return "regression" if name in REGRESSION else "classification"

@@ -5,15 +5,29 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 from optuna.trial import FrozenTrial, TrialState
 
-from research.report.format import fmt as _fmt
 from research.search.recovery import counts
 from research.search.storage import study_dir
+from research.search.trial import FAIL_REASON_ATTR, METRICS_ATTR
+from research.track import tags as T
 from research.track.provenance import command_line
 
 SHOWN = 5
+
+
+def fmt(value) -> str:
+    """How numbers read in tables: ``-`` for missing/NaN, ``51200`` for whole floats,
+    ``0.6887`` (4 significant digits) otherwise."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e12:
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def best_trials(handle, n: int) -> list[FrozenTrial]:
@@ -33,7 +47,7 @@ def trials_table(handle) -> str:
     """Every trial: number, state, objective(s), final metrics, parameters, run id, reason."""
     spec = handle.spec
     trials = handle.study.get_trials(deepcopy=False)
-    metric_keys = sorted({k for t in trials for k in t.user_attrs.get("metrics", {})})
+    metric_keys = sorted({k for t in trials for k in t.user_attrs.get(METRICS_ATTR, {})})
     header = [
         "trial",
         "state",
@@ -49,7 +63,7 @@ def trials_table(handle) -> str:
     writer.writerow(header)
     for t in trials:
         values = t.values or [None] * len(spec.metrics)
-        metrics = t.user_attrs.get("metrics", {})
+        metrics = t.user_attrs.get(METRICS_ATTR, {})
         writer.writerow(
             [
                 t.number,
@@ -58,8 +72,8 @@ def trials_table(handle) -> str:
                 *values,
                 *(metrics.get(k) for k in metric_keys),
                 *(t.params.get(k) for k in spec.space),
-                t.user_attrs.get("mlflow_run_id", ""),
-                t.user_attrs.get("fail_reason", ""),
+                t.user_attrs.get(T.RUN_ATTR, ""),
+                t.user_attrs.get(FAIL_REASON_ATTR, ""),
             ]
         )
     return out.getvalue()
@@ -88,9 +102,9 @@ def summary_lines(handle) -> list[str]:
         rows = [
             [
                 str(t.number),
-                *(_fmt(v) for v in t.values),
-                *(_fmt(t.user_attrs.get("metrics", {}).get(m)) for m in extra),
-                *(_fmt(t.params[k]) for k in spec.space),
+                *(fmt(v) for v in t.values),
+                *(fmt(t.user_attrs.get(METRICS_ATTR, {}).get(m)) for m in extra),
+                *(fmt(t.params[k]) for k in spec.space),
             ]
             for t in best
         ]

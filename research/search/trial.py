@@ -1,7 +1,11 @@
-"""One trial: sampled overrides -> composed config -> ``fit`` -> objective value(s), logged as a
-child run of the study's parent run.
+"""One trial: sampled overrides -> validated config -> the inner kind's run -> objective value(s),
+logged as a child run of the study's parent run.
 
-A trial trains with the root seed, like ``python -m research.run <its overrides>`` would: the
+What a trial *does* is not known here: the search kind injects a :class:`TrialBody` (compose
+and validate a config; run it inside the trial's run, as the ``train`` kind or, for
+``study.inner``, the ``evolve`` kind does). The search only asks, prunes and tells.
+
+A trial runs with the root seed, like ``python -m research.run <its overrides>`` would: the
 ``command`` tag of its run reproduces it exactly, and trials differ only by their settings.
 """
 
@@ -10,33 +14,56 @@ from __future__ import annotations
 import math
 import os
 import socket
-import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
 from research import threads
-from research.config import compose, flatten, to_yaml, validate
-from research.data import load_dataset
 from research.errors import ResearchError
-from research.nn.build import build_model
 from research.search.spec import SearchSpec
-from research.track import RunReporter, TrackedRun, Tracker, is_disk_full
+from research.track import TrackedRun, Tracker, is_disk_full
+from research.track import tags as T
+from research.track.params import flatten, to_yaml
 from research.track.provenance import command_line
-from research.train import fit_model, stream
 
 STATE_NAMES = {
     TrialState.COMPLETE: "COMPLETE",
     TrialState.PRUNED: "PRUNED",
     TrialState.FAIL: "FAIL",
 }
-RUN_STATUS = {
-    TrialState.COMPLETE: "FINISHED",
-    TrialState.PRUNED: "FINISHED",
-    TrialState.FAIL: "FAILED",
-}
+
+#: Optuna user attributes of a trial (besides ``tags.RUN_ATTR``), read back by the reports
+METRICS_ATTR = "metrics"  # the run's final metrics
+FAIL_REASON_ATTR = "fail_reason"
+RETRIED_ATTR = "retried"  # failed by a crash and queued again: the retry counts instead
+WORKER_ATTR = "worker"  # host:pid:start of the process running it
+
+#: ``report(step, metrics)`` -> True to stop now (the pruner said so)
+StepReport = Callable[[int, Mapping[str, float]], bool]
+
+
+@dataclass(frozen=True)
+class TrialBody:
+    """What a trial is, given by the search kind: the search itself knows no config module and
+    no other study kind.
+
+    ``configure(overrides)`` composes and validates a trial's config: ``(cfg, groups)``, or a
+    :class:`~research.errors.ResearchError`. ``validate(cfg, groups)`` builds what it
+    describes once (the preflight of every probe). ``run(cfg, groups, run, report)`` runs it
+    inside the trial's MLflow ``run`` and returns an ``InRunResult`` (``metrics``, ``step``,
+    ``failed``, ``tags``; see :mod:`research.kinds.base`), calling ``report`` every step.
+    ``step_metrics`` maps an objective to the metric reported at every step (what a pruner
+    watches); ``step_name`` is what a step is ("epoch", "generation").
+    """
+
+    configure: Callable[[Sequence[str]], tuple[Any, dict[str, Any]]]
+    validate: Callable[[Any, dict[str, Any]], None]
+    run: Callable[[Any, dict[str, Any], TrackedRun, StepReport], Any]
+    step_metrics: Mapping[str, str]
+    step_name: str = "epoch"
 
 
 @dataclass(frozen=True)
@@ -49,71 +76,32 @@ class TrialOutcome:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-class PruningReporter:
-    """Logs each epoch to the trial's run and, when the study has a pruner and a per-epoch
-    objective, reports it to Optuna and answers "stop" when the pruner says so."""
+class Pruning:
+    """The ``report`` a trial's run calls every step: when the study has a pruner and the
+    objective is reported per step, it goes to Optuna, which may answer "stop"."""
 
-    def __init__(self, run: TrackedRun, trial: optuna.Trial, metric: str | None) -> None:
-        self.log = RunReporter(run)
-        self.trial = trial
-        self.metric = metric
+    def __init__(self, trial: optuna.Trial, metric: str | None, step_name: str) -> None:
+        self.trial, self.metric, self.step_name = trial, metric, step_name
         self.pruned_at: int | None = None
         self.reason = ""
 
-    def epoch(self, step: int, metrics: Mapping[str, float]) -> bool:
-        self.log.epoch(step, metrics)
-        if self.metric is None or step == 0 or self.metric not in metrics:
-            return False
-        value = float(metrics[self.metric])
+    def __call__(self, step: int, metrics: Mapping[str, float]) -> bool:
+        value = float(metrics.get(self.metric, math.nan)) if self.metric else math.nan
         if not math.isfinite(value):
-            return False  # fit ends the run as diverged
+            return False  # not reported, or diverged (the run ends as such)
         self.trial.report(value, step)
         if self.trial.should_prune():
             self.pruned_at = step
-            self.reason = f"pruned at epoch {step} ({self.metric} {value:.4g})"
+            self.reason = f"pruned at {self.step_name} {step} ({self.metric} {value:.4g})"
             return True
         return False
 
 
-class GenerationPruner:
-    """Reports an inner evolution's best fitness per generation to Optuna's pruner."""
-
-    def __init__(self, trial: optuna.Trial, metric: str | None) -> None:
-        self.trial, self.metric = trial, metric
-        self.pruned_at: int | None = None
-        self.reason = ""
-
-    def __call__(self, generation: int, metrics: Mapping[str, float]) -> bool:
-        if self.metric is None or not math.isfinite(metrics.get(self.metric, math.nan)):
-            return False
-        self.trial.report(float(metrics[self.metric]), generation)
-        if self.trial.should_prune():
-            self.pruned_at = generation
-            self.reason = f"pruned at generation {generation}"
-            return True
-        return False
-
-
-def _evolve(spec: SearchSpec, trial: optuna.Trial, run: TrackedRun, cfg, groups) -> TrialOutcome:
-    """A trial that is an evolution (``study.inner``): scored on its final fitness or on the
-    evaluations it needed to solve the task."""
-    from research.registry import KINDS
-
-    pruner = GenerationPruner(trial, spec.prune_metric)
-    started = time.perf_counter()
-    metrics = KINDS.get("evolve").run_in_trial(cfg, groups, run, pruner).metrics
-    metrics["time/fit"] = time.perf_counter() - started
-    run.log_metrics(metrics, step=int(metrics["evals"]))
-    if pruner.pruned_at is not None:
-        return TrialOutcome(
-            trial.number, TrialState.PRUNED, None, pruner.reason, run.run_id, metrics
-        )
-    values = [float(metrics[m]) for m in spec.metrics]
-    if not all(math.isfinite(v) for v in values):
-        return TrialOutcome(
-            trial.number, TrialState.FAIL, None, "objective not finite", run.run_id, metrics
-        )
-    return TrialOutcome(trial.number, TrialState.COMPLETE, values, "", run.run_id, metrics)
+def prune_metric(spec: SearchSpec, body: TrialBody) -> str | None:
+    """The per-step metric a pruner watches: the objective's, single-objective studies only."""
+    if spec.multi_objective:
+        return None
+    return body.step_metrics.get(spec.metrics[0])
 
 
 def worker_id() -> str:
@@ -132,77 +120,59 @@ def process_start(pid: int) -> str:
 
 
 def run_trial(
-    spec: SearchSpec, trial: optuna.Trial, tracker: Tracker, parent_run_id: str
+    spec: SearchSpec, body: TrialBody, trial: optuna.Trial, tracker: Tracker, parent_run_id: str
 ) -> TrialOutcome:
-    """Train trial ``trial`` in a child run; exceptions in the config or the training become a
-    FAIL outcome (the study goes on). Ctrl-C and SIGTERM propagate, with the run KILLED."""
+    """Run trial ``trial`` in a child run; exceptions in the config or the run become a FAIL
+    outcome (the study goes on). Ctrl-C and SIGTERM propagate, with the run KILLED."""
     overrides = spec.trial_overrides(trial.params)
     name = f"trial-{trial.number:04d}"
     tags = {
-        "trial.number": trial.number,
-        "trial.state": "RUNNING",
-        "trial.overrides": " ".join(overrides[len(spec.base_overrides) :]),
-        "study.name": spec.name,
-        "study.kind": "search",
-        "worker": worker_id(),
-        "command": command_line("research.run", overrides),
+        T.TRIAL_NUMBER: trial.number,
+        T.TRIAL_STATE: "RUNNING",
+        T.TRIAL_OVERRIDES: " ".join(overrides[len(spec.base_overrides) :]),
+        T.STUDY_NAME: spec.name,
+        T.STUDY_KIND: "search",
+        T.WORKER: worker_id(),
+        T.COMMAND: command_line("research.run", overrides),
         **threads.tags(),  # this process's BLAS threads (a worker's own), library, CPU
     }
     with tracker.run(spec.name, name, parent=parent_run_id, tags=tags) as run:
-        trial.set_user_attr("mlflow_run_id", run.run_id)
-        trial.set_user_attr("worker", tags["worker"])
-        outcome = _train(spec, trial, run, overrides)
-        state = {"trial.state": STATE_NAMES[outcome.state], "trial.reason": outcome.reason}
+        trial.set_user_attr(T.RUN_ATTR, run.run_id)
+        trial.set_user_attr(WORKER_ATTR, tags[T.WORKER])
+        outcome = _run(spec, body, trial, run, overrides)
+        state = {T.TRIAL_STATE: STATE_NAMES[outcome.state], T.TRIAL_REASON: outcome.reason}
         run.set_tags(state, buffered=True)
         if outcome.state == TrialState.FAIL:
             run.end("FAILED", outcome.reason)
-    return TrialOutcome(
-        trial.number, outcome.state, outcome.values, outcome.reason, run.run_id, outcome.metrics
-    )
+    return outcome
 
 
-def _train(spec: SearchSpec, trial: optuna.Trial, run: TrackedRun, overrides) -> TrialOutcome:
-    def failed(reason: str) -> TrialOutcome:
-        return TrialOutcome(trial.number, TrialState.FAIL, None, reason, run.run_id)
+def _run(
+    spec: SearchSpec, body: TrialBody, trial: optuna.Trial, run: TrackedRun, overrides
+) -> TrialOutcome:
+    def ended(state: TrialState, reason: str, metrics=None, values=None) -> TrialOutcome:
+        return TrialOutcome(trial.number, state, values, reason, run.run_id, metrics or {})
 
+    pruning = Pruning(trial, prune_metric(spec, body), body.step_name)
     try:
-        cfg = compose(overrides)
-        groups = validate(cfg)
+        cfg, groups = body.configure(overrides)
         run.log_params(flatten(cfg), buffered=True)  # written with the first metrics
         run.log_text(to_yaml(cfg), "config.yaml")
-        if spec.study.inner:
-            return _evolve(spec, trial, run, cfg, groups)
-        data_cfg = asdict(groups["data"])
-        data = load_dataset(
-            data_cfg.pop("name"), seed=cfg.seed, dtype=groups["model"].dtype, **data_cfg
-        )
-        model = build_model(groups["model"], data, stream(cfg.seed, "init"))
-        reporter = PruningReporter(run, trial, spec.prune_metric)
-        started = time.perf_counter()
-        result = fit_model(model, groups["regime"], data, reporter, seed=cfg.seed)
+        result = body.run(cfg, groups, run, pruning)
     except ResearchError as exc:
-        return failed(f"invalid config: {exc}")
+        return ended(TrialState.FAIL, f"invalid config: {exc}")
     except Exception as exc:  # noqa: BLE001 - one bad config must not end the study...
         if is_disk_full(exc):  # ...but a full disk is not the config's fault: stop, retry later
             raise
-        return failed(f"{type(exc).__name__}: {exc}".splitlines()[0])
-    metrics = {
-        **result.metrics,
-        "n_params": float(model.n_params),
-        "time/fit": time.perf_counter() - started,
-    }
-    run.log_metrics(metrics, step=result.epochs)
-    run.set_tags({"fit.status": result.status, "fit.epochs": result.epochs}, buffered=True)
-    if result.diverged:
-        return TrialOutcome(trial.number, TrialState.FAIL, None, result.reason, run.run_id, metrics)
-    if reporter.pruned_at is not None:
-        return TrialOutcome(
-            trial.number, TrialState.PRUNED, None, reporter.reason, run.run_id, metrics
-        )
-    values = [float(metrics[m]) for m in spec.metrics if m in metrics]
-    if len(values) != len(spec.metrics) or not all(math.isfinite(v) for v in values):
-        missing = [m for m in spec.metrics if not math.isfinite(metrics.get(m, math.nan))]
-        return failed(f"objective(s) {missing} not measured or not finite")
-    return TrialOutcome(
-        trial.number, TrialState.COMPLETE, values, result.reason, run.run_id, metrics
-    )
+        return ended(TrialState.FAIL, f"{type(exc).__name__}: {exc}".splitlines()[0])
+    metrics = result.metrics
+    run.set_tags(result.tags, buffered=True)
+    if result.failed:
+        return ended(TrialState.FAIL, result.failed, metrics)
+    if pruning.pruned_at is not None:
+        return ended(TrialState.PRUNED, pruning.reason, metrics)
+    values = [float(metrics.get(m, math.nan)) for m in spec.metrics]
+    if not all(math.isfinite(v) for v in values):
+        missing = [m for m, v in zip(spec.metrics, values) if not math.isfinite(v)]
+        return ended(TrialState.FAIL, f"objective(s) {missing} not measured or not finite")
+    return ended(TrialState.COMPLETE, str(result.tags.get("fit.reason", "")), metrics, values)

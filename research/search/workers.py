@@ -1,7 +1,9 @@
 """``study.workers=N``: N processes that attach to one storage and one parent run.
 
 Workers are started with the ``spawn`` method (a clean interpreter each: no inherited
-database connections or locks) and rebuild the study from the same command-line overrides.
+database connections or locks). Each runs ``main(args)``, a module-level function of the
+search kind that rebuilds the study from the same command-line overrides; this module only
+starts, watches and stops the processes.
 """
 
 from __future__ import annotations
@@ -13,38 +15,30 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from research import threads
+from research.track import Terminated, handle_sigterm
 
-EXIT_OK, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_ERROR = 0, 130, 143, 1
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
-def _worker_main(args: list[str], root_env: dict[str, str]) -> None:
-    os.environ.update(root_env)
-    from research.config import compose, validate
-    from research.search.driver import open_study, work
-    from research.search.spec import build_spec
-    from research.track import Terminated, Tracker, handle_sigterm
-
+def _worker(main: Callable[[list[str]], None], args: list[str], env: dict[str, str]) -> None:
+    os.environ.update(env)
     handle_sigterm()
     try:
-        cfg = compose(args)
-        groups = validate(cfg)
-        threads.configure(cfg.blas_threads, groups)  # the main process's setting, here too
-        tracker = Tracker.from_config(groups["tracking"])
-        spec = build_spec(cfg, groups, args, tracker.store.root)
-        handle = open_study(spec, tracker, "", create=False)
-        work(handle)
+        main(args)
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
     except Terminated:
         sys.exit(EXIT_TERMINATED)
 
 
-def start_workers(n: int, args: Sequence[str]) -> list[mp.Process]:
+def start_workers(
+    n: int, main: Callable[[list[str]], None], args: Sequence[str]
+) -> list[mp.Process]:
+    """Start ``n`` processes running ``main(args)`` (``main`` must be importable by name)."""
     ctx = mp.get_context("spawn")
     env = {k: v for k, v in os.environ.items() if k.startswith(("RESEARCH_", "MLFLOW_"))}
     procs = [
-        ctx.Process(target=_worker_main, args=(list(args), env), name=f"worker-{i}")
+        ctx.Process(target=_worker, args=(main, list(args), env), name=f"worker-{i}")
         for i in range(n)
     ]
     for p in procs:

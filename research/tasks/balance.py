@@ -155,14 +155,14 @@ class PoleBalanceNoVelocity:
 
     Fitness: Gruau's damping fitness over an ``episode_steps`` (1000) episode. Networks are
     tested further, without counting evaluations: first ``max_steps`` (100,000) actions from
-    the standard start, then, if they pass, the 625 generalisation starts for
-    ``generalisation_steps`` (1000) each; solved = at least ``generalisation_min`` (200) of
-    them balanced. Which networks: with ``test="champion"`` (the literature's protocol) only
-    each generation's fittest, through :meth:`test_champion`, which the evolution calls once
-    the whole generation is scored (``evaluate`` then tests nobody); with ``test="all"``
-    every network that balances the episode, inside ``evaluate``. ``info``: "steps" (damping
-    episode), "long_steps" (0 = not tested) and "generalisation" (starts balanced; 0 = not
-    tested).
+    the standard start, then, if they pass, the 625 generalisation starts
+    (``pole.GENERALISATION_STARTS``) for ``generalisation_steps`` (1000) each; solved = at
+    least ``generalisation_min`` (200) of them balanced. Which networks: with
+    ``test="champion"`` (the literature's protocol) only each generation's fittest, through
+    :meth:`test_champion`, which the evolution calls once the whole generation is scored
+    (``evaluate`` then tests nobody); with ``test="all"`` every network that balances the
+    episode, inside ``evaluate``. ``info``: "steps" (damping episode), "long_steps" (0 = not
+    tested) and "generalisation" (starts balanced; 0 = not tested).
     """
 
     name = "pole_double_nv"
@@ -250,7 +250,7 @@ def _double(short_length, short_mass) -> PoleParams:
     )
 
 
-def _at_most(name: str, value: int, high: int = 625) -> int:
+def _at_most(name: str, value: int, high: int = pole.GENERALISATION_STARTS) -> int:
     if value > high:
         raise not_allowed(name, value, f"must be at most {high} (the generalisation starts)")
     return value

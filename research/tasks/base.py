@@ -1,10 +1,17 @@
-"""What every fitness task shares: the result type, the protocol, network checks and the
-population forward pass used by the data tasks."""
+"""What every fitness task shares: the result type, the protocols (what every task does, and
+the abilities some have), network checks and the population forward pass of the data tasks.
+
+Abilities are checked with ``isinstance`` against the runtime-checkable protocols below, never
+by probing attributes: :class:`StatefulTask` (keeps state between generations, e.g.
+competitive coevolution's opponents: checkpointed with the evolution, one process only) and
+:class:`ChampionTested` (gives each generation's fittest network long tests of its own, e.g.
+the pole tasks' generalisation test).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -24,6 +31,7 @@ class TaskResult:
     info: dict[str, np.ndarray] = field(default_factory=dict)  # e.g. "steps", "generalisation"
 
 
+@runtime_checkable
 class Task(Protocol):
     """Scores a whole population of weight sets of one template network in one call."""
 
@@ -35,6 +43,26 @@ class Task(Protocol):
         """``net``: template MLP or ElmanNet whose layout defines the genome; ``thetas``:
         (P, net.n_params)."""
         ...
+
+
+@runtime_checkable
+class StatefulTask(Protocol):
+    """A task whose state changes between generations; it resumes from ``state_dict``."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class ChampionTested(Protocol):
+    """A task that can test a generation's fittest network further (when
+    ``tests_champion``): ``test_champion(net, theta) -> (long_steps, generalisation, solved)``.
+    """
+
+    tests_champion: bool
+
+    def test_champion(self, net, theta: np.ndarray) -> tuple[int, int, bool]: ...
 
 
 def net_inputs(net) -> int:

@@ -36,6 +36,8 @@ START_THETA = 0.07
 #: ranges x +-2.16 m, xdot +-1.35 m/s, th1 +-3.6 deg, th1dot +-8.6 deg/s (short pole at rest)
 GRID_FRACTIONS = (0.05, 0.25, 0.5, 0.75, 0.95)
 GRID_HALF_RANGES = (2.16, 1.35, float(np.deg2rad(3.6)), float(np.deg2rad(8.6)))
+#: the generalisation test's starts: every combination of the grid over the four variables
+GENERALISATION_STARTS = len(GRID_FRACTIONS) ** len(GRID_HALF_RANGES)  # 625
 #: Gruau's damping term sums the jiggle over this many last steps
 DAMPING_WINDOW = 100
 
@@ -164,8 +166,8 @@ def standard_start(P: int, params: PoleParams) -> np.ndarray:
 
 
 def generalisation_starts() -> np.ndarray:
-    """(625, 6) double-pole starts: the 5^4 grid, x slowest (as NEAT's nested loops);
-    each value is f * 2h - h for fraction f of the range +-h."""
+    """(GENERALISATION_STARTS = 625, 6) double-pole starts: the 5^4 grid, x slowest (as
+    NEAT's nested loops); each value is f * 2h - h for fraction f of the range +-h."""
     f = np.asarray(GRID_FRACTIONS)
     axes = [f * (2 * h) - h for h in GRID_HALF_RANGES]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 4)

@@ -5,10 +5,10 @@ state (FINISHED, FAILED with the error, KILLED on Ctrl-C/SIGTERM), ``RunReporter
 ``fit``'s per-epoch metrics into a run.
 """
 
-from research.track.lifecycle import Terminated, handle_sigterm
+from research.track.lifecycle import Terminated, handle_sigterm, is_disk_full
 from research.track.reporter import RunReporter
 from research.track.store import Store, resolve_store
-from research.track.tracker import TrackedRun, Tracker, is_disk_full
+from research.track.tracker import TrackedRun, Tracker
 
 __all__ = [
     "RunReporter",

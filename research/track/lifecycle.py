@@ -4,11 +4,13 @@ RUNNING, and never in the middle of a store write.
 A signal that lands inside a database transaction (an MLflow ``log_batch`` on SQLite, say)
 would leave that transaction open and the store locked for the handler that then tries to
 mark the run KILLED. Store calls therefore run :func:`shielded`: a signal arriving there is
-held and raised as soon as the call returns.
+held and raised as soon as the call returns. :func:`is_disk_full` tells a full disk (retry
+later) from a failure of the run itself.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import signal
 import threading
@@ -80,3 +82,18 @@ def shield(fn: F) -> F:
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a full disk: ENOSPC, or SQLite's "database or
+    disk is full" as MLflow or Optuna re-raise it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(exc)
+        if "disk is full" in text or "No space left on device" in text:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

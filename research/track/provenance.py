@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 from research import threads
+from research.track import tags as T
 from research.track.redact import redact
 
 PACKAGES = ("research", "numpy", "scipy", "hydra-core", "omegaconf", "optuna", "mlflow", "deap")
@@ -28,7 +29,7 @@ def git_state(path: Path) -> dict[str, str]:
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.SubprocessError):
         return {}
-    return {"mlflow.source.git.commit": commit, "git.commit": commit, "git.dirty": str(dirty)}
+    return {"mlflow.source.git.commit": commit, T.GIT_COMMIT: commit, T.GIT_DIRTY: str(dirty)}
 
 
 def package_versions() -> dict[str, str]:
@@ -52,6 +53,6 @@ def provenance_tags(root: Path, command: str) -> dict[str, str]:
     (of the package's own checkout, else of the project root), BLAS threads, library and CPU."""
     tags = {"command": redact(command), **package_versions(), **threads.tags()}
     tags.update(git_state(Path(__file__).resolve().parent))
-    if "git.commit" not in tags:
+    if T.GIT_COMMIT not in tags:
         tags.update(git_state(root))
     return tags

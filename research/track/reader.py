@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from research.track import tags
 from research.track.redact import redact, redact_value
 from research.track.store import Store
-from research.track.tracker import PARENT_TAG
 
 
 @dataclass(frozen=True)
@@ -66,14 +68,14 @@ class StoreReader:
         parents = [
             r
             for r in runs
-            if PARENT_TAG not in r.data.tags
-            and "study.kind" in r.data.tags
+            if tags.PARENT not in r.data.tags
+            and tags.STUDY_KIND in r.data.tags
             and (parent_run_id is None or r.info.run_id == parent_run_id)
         ]
         if not parents:
             return None
         parent = max(parents, key=lambda r: r.info.start_time)
-        children = [r for r in runs if r.data.tags.get(PARENT_TAG) == parent.info.run_id]
+        children = [r for r in runs if r.data.tags.get(tags.PARENT) == parent.info.run_id]
         return StudyRuns(experiment, _record(parent), [_record(r) for r in children])
 
     def history(self, run_id: str, key: str) -> list[tuple[int, float]]:
@@ -83,9 +85,6 @@ class StoreReader:
 
     def artifact_text(self, run_id: str, path: str) -> str | None:
         """The text of artifact ``path`` of run ``run_id``, or None if it does not exist."""
-        import os
-        from pathlib import Path
-
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bar in logs
         try:
             local = self.client.download_artifacts(run_id, path)

@@ -13,6 +13,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlflow.tracking import MlflowClient
+
 from research.errors import ConfigError, EnvironmentFault
 from research.track.redact import redact
 
@@ -39,6 +41,11 @@ class Store:
     @property
     def is_local(self) -> bool:
         return self.artifact_root is not None
+
+    @property
+    def local_db(self) -> Path | None:
+        """The local store's SQLite file, ``<root>/mlruns/mlflow.db``; None for a server."""
+        return self.artifact_root.parent / "mlflow.db" if self.artifact_root else None
 
 
 def project_root(root: str | None = None) -> Path:
@@ -189,3 +196,20 @@ def check_tracking(tracking) -> None:
     """:func:`check_reachable` for a validated ``tracking`` group (nothing to do when local)."""
     if tracking.kind == "server":
         check_reachable(resolve_store(tracking.kind, tracking.uri, tracking.root))
+
+
+def create_local_db(path: Path) -> None:
+    """Create the SQLite store atomically: MLflow builds its schema in a private file, which is
+    then linked into place. A process killed while MLflow migrates a fresh database would
+    otherwise leave half a schema ("table ... already exists" forever after)."""
+    if path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    MlflowClient(tracking_uri=f"sqlite:///{tmp}").search_experiments(max_results=1)
+    try:
+        os.link(tmp, path)  # atomic, and never replaces a store another process just made
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)

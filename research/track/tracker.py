@@ -6,6 +6,7 @@ import atexit
 import functools
 import logging
 import os
+import tempfile
 import time
 import weakref
 from collections.abc import Iterator, Mapping
@@ -18,10 +19,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from research.errors import ResearchError
-from research.track import tags
+from research.track import tags as T
 from research.track.lifecycle import Terminated, shield, shielded
 from research.track.redact import redact, redact_value
-from research.track.store import Store
+from research.track.store import Store, create_local_db, resolve_store
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,6 @@ MAX_PARAMS_PER_BATCH = 100  # MLflow's limit for params or tags in one log_batch
 MAX_ENTITIES_PER_BATCH = 1000  # metrics + params + tags in one log_batch
 MAX_VALUE_LENGTH = 6000  # MLflow's limit on a param value
 
-PARENT_TAG = tags.PARENT
-REASON_TAG = tags.REASON
 
 _active_runs: weakref.WeakSet[TrackedRun] = weakref.WeakSet()
 
@@ -97,23 +96,22 @@ class TrackedRun:
     @_store_write
     def log_params(self, params: Mapping[str, Any], *, buffered: bool = False) -> None:
         """Log ``params`` now, or with ``buffered`` in the next flush (one write per trial)."""
-        items = [Param(k, _as_text(v)) for k, v in params.items()]
-        if buffered:
-            self._params.extend(items)
-            return
-        for i in range(0, len(items), MAX_PARAMS_PER_BATCH):
-            self.client.log_batch(self.run_id, params=items[i : i + MAX_PARAMS_PER_BATCH])
+        self._log("params", [Param(k, _as_text(v)) for k, v in params.items()], buffered)
 
     @_store_write
     def set_tags(self, tags: Mapping[str, Any], *, buffered: bool = False) -> None:
         """Set ``tags`` now, or with ``buffered`` together with the next metrics flush (one
         store write at the end of a trial instead of several)."""
-        items = [RunTag(k, _as_text(v)) for k, v in tags.items()]
+        self._log("tags", [RunTag(k, _as_text(v)) for k, v in tags.items()], buffered)
+
+    def _log(self, kind: str, items: list, buffered: bool) -> None:
+        """``items`` (``kind`` = params or tags) in batches of MLflow's limit, or kept for the
+        next flush."""
         if buffered:
-            self._tags.extend(items)
+            (self._params if kind == "params" else self._tags).extend(items)
             return
         for i in range(0, len(items), MAX_PARAMS_PER_BATCH):
-            self.client.log_batch(self.run_id, tags=items[i : i + MAX_PARAMS_PER_BATCH])
+            self.client.log_batch(self.run_id, **{kind: items[i : i + MAX_PARAMS_PER_BATCH]})
 
     def skip_logged_steps(self) -> None:
         """For a deterministic resume: from now on, drop a metric at a step this run already
@@ -199,7 +197,7 @@ class TrackedRun:
             return
         try:
             if reason:
-                self._tags.append(RunTag(REASON_TAG, _as_text(reason)))
+                self._tags.append(RunTag(T.REASON, _as_text(reason)))
             self.flush()
         finally:
             self.client.set_terminated(self.run_id, status)
@@ -226,8 +224,6 @@ def _redacted_file(path: Path) -> Iterator[Path]:
     if safe is None or safe == text:
         yield path
         return
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="research-redacted-") as folder:
         copy = Path(folder) / path.name
         copy.write_text(safe, encoding="utf-8")
@@ -250,40 +246,6 @@ def _status_for(exc: BaseException) -> tuple[str, str]:
     return "FAILED", f"{type(exc).__name__}: {message[0] if message else ''}".rstrip(": ")
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what caused it) is a full disk: ENOSPC, or SQLite's "database or
-    disk is full" as MLflow or Optuna re-raise it."""
-    import errno
-
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        text = str(exc)
-        if "disk is full" in text or "No space left on device" in text:
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def _create_local_db(path: Path) -> None:
-    """Create the SQLite store atomically: MLflow builds its schema in a private file, which is
-    then linked into place. A process killed while MLflow migrates a fresh database would
-    otherwise leave half a schema ("table ... already exists" forever after)."""
-    if path.exists():
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    MlflowClient(tracking_uri=f"sqlite:///{tmp}").search_experiments(max_results=1)
-    try:
-        os.link(tmp, path)  # atomic, and never replaces a store another process just made
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 class Tracker:
     """Opens the MLflow store once; creates experiments and (parent/child) runs."""
 
@@ -293,7 +255,7 @@ class Tracker:
         self.flush_seconds = flush_seconds
         if store.artifact_root is not None:
             store.artifact_root.mkdir(parents=True, exist_ok=True)
-            _create_local_db(store.artifact_root.parent / "mlflow.db")
+            create_local_db(store.local_db)
         if redact(store.tracking_uri) != store.tracking_uri:
             # MLflow prints "View run <name> at: <tracking URI>/#/..." when a run ends on a
             # server: with the password in it. The end of a command says where the run is.
@@ -303,8 +265,6 @@ class Tracker:
 
     @classmethod
     def from_config(cls, tracking) -> Tracker:
-        from research.track.store import resolve_store
-
         store = resolve_store(tracking.kind, tracking.uri, tracking.root)
         return cls(store, flush_every=tracking.flush_every, flush_seconds=tracking.flush_seconds)
 
@@ -353,7 +313,7 @@ class Tracker:
         experiment_id = self.experiment_id(experiment)
         all_tags = {k: _as_text(v) for k, v in (tags or {}).items()}
         if parent is not None:
-            all_tags[PARENT_TAG] = parent if isinstance(parent, str) else parent.run_id
+            all_tags[T.PARENT] = parent if isinstance(parent, str) else parent.run_id
         run = self.client.create_run(experiment_id, tags=all_tags, run_name=name)
         return TrackedRun(
             self.client,
@@ -394,7 +354,7 @@ class Tracker:
         run = self.find_run(run_id)
         if run is None or run.info.status != "RUNNING":
             return False
-        items = [RunTag(REASON_TAG, _as_text(reason))]
+        items = [RunTag(T.REASON, _as_text(reason))]
         items += [RunTag(k, _as_text(v)) for k, v in (tags or {}).items()]
         self._write(self.client.log_batch, run_id, tags=items)
         self._write(self.client.set_terminated, run_id, status)
@@ -458,9 +418,3 @@ def _end_active_runs() -> None:
             run.end("KILLED", "process exited before the run ended")
         except Exception:  # noqa: BLE001 - best effort at exit
             log.warning("could not close run %s at exit", run.run_id)
-
-
-def metric_history(client: MlflowClient, run_id: str, key: str) -> list[float]:
-    """Values of ``key`` in step order (used by tests and reports)."""
-    values = client.get_metric_history(run_id, key)
-    return [m.value for m in sorted(values, key=lambda m: (m.step, m.timestamp))]

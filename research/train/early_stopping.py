@@ -9,11 +9,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from research import schema as S
 from research.errors import ConfigError
 
 MODES = ("min", "max")
+
+
+@dataclass
+class EarlyStoppingConfig:
+    """``regime.early_stopping``: stop when ``monitor`` has not improved by ``min_delta`` for
+    ``patience`` epochs (``patience`` null: never)."""
+
+    patience: int | None = None
+    monitor: str = "val/loss"
+    mode: str = "min"
+    min_delta: float = 0.0
+    restore_best: bool = True
+
+    def __post_init__(self) -> None:
+        if self.patience is not None:
+            S.require(self.patience >= 1, "early_stopping.patience", self.patience, "must be >= 1")
+        S.one_of("early_stopping.mode", self.mode, MODES)
+        S.require(self.min_delta >= 0, "early_stopping.min_delta", self.min_delta, "must be >= 0")
 
 
 class EarlyStopping:
@@ -31,14 +51,7 @@ class EarlyStopping:
         patience: int = 10,
         min_delta: float = 0.0,
     ) -> None:
-        if mode not in MODES:
-            raise ConfigError(f"early_stopping.mode={mode!r} must be one of: {', '.join(MODES)}")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ConfigError(f"early_stopping.patience={patience!r} must be an integer >= 1")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, int | float):
-            raise ConfigError(f"early_stopping.min_delta={min_delta!r} must be a number >= 0")
-        if not 0 <= min_delta < math.inf:
-            raise ConfigError(f"early_stopping.min_delta={min_delta!r} must be >= 0")
+        EarlyStoppingConfig(patience, monitor, mode, min_delta)  # the ranges, checked once
         self.monitor = monitor
         self.mode = mode
         self.patience = patience

@@ -11,19 +11,18 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from research.data.dataset import Dataset
 from research.errors import ConfigError
+from research.nn.build import build_model
+from research.train.base import build_optimiser
 from research.train.early_stopping import EarlyStopping
-from research.train.optimisers import make_optimiser
+from research.train.regime import RegimeConfig
 from research.train.regularisers import add_penalty_grad, clip_grad_norm
-from research.train.schedules import make_schedule
-
-if TYPE_CHECKING:
-    from research.config import RegimeConfig
+from research.train.schedules import build_schedule
 
 EVAL_CHUNK = 4096
 
@@ -98,18 +97,19 @@ def _mean_loss(model, x: np.ndarray, t: np.ndarray) -> float:
     return total / len(x)
 
 
-def fit(cfg, data: Dataset, reporter: Reporter | None = None) -> FitResult:
-    """Build the network of ``cfg.model`` for ``data`` and train it with ``cfg.regime``.
-
-    ``cfg`` is a composed root config (``research.config.compose``); ``cfg.seed`` drives the
-    initial weights, shuffling, dropout and stochastic steps through separate streams.
-    """
-    from research.config import validate
-    from research.nn.build import build_model
-
-    groups = validate(cfg)
-    model = build_model(groups["model"], data, stream(cfg.seed, "init"))
-    return fit_model(model, groups["regime"], data, reporter, seed=cfg.seed)
+def fit(
+    model: Any,
+    regime: RegimeConfig,
+    data: Dataset,
+    reporter: Reporter | None = None,
+    *,
+    seed: int = 0,
+) -> FitResult:
+    """Build the network of the model group ``model`` for ``data`` and train it with the
+    regime group ``regime`` (both validated schema objects). ``seed`` drives the initial
+    weights, shuffling, dropout and stochastic steps through separate streams."""
+    net = build_model(model, data, stream(seed, "init"))
+    return fit_model(net, regime, data, reporter, seed=seed)
 
 
 def fit_model(
@@ -160,34 +160,74 @@ def fit_model(
 
 
 def _train(model, regime, data, targets, rngs, report, result) -> FitResult:
-    x, n = data.x_train, len(data.x_train)
-    theta, grad, mask = model.theta, model.grad, model.decay_mask
-    from research.config import optimiser_params
-
-    optimiser = make_optimiser(
-        regime.name, model.n_params, model.dtype, rngs["optimiser"], **optimiser_params(regime)
-    )
-    schedule = make_schedule(regime.schedule.name, regime.lr, **_schedule_kwargs(regime))
-    stopper = None
+    """The epochs of a gradient or stochastic regime (step 0 is reported already)."""
+    run = _Epochs(model, regime, data, targets, rngs)
     es = regime.early_stopping
-    if es.patience is not None:
-        stopper = EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta)
+    stopper = (
+        None
+        if es.patience is None
+        else EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta)
+    )
     best_state: dict[str, np.ndarray] | None = None
-    shuffle, noise = rngs["shuffle"], rngs["noise"]
-    batch = min(regime.batch_size, n)
-    l1, l2, clip = regime.l1, regime.l2, regime.clip_norm
-    needs_grad = optimiser.needs_grad
-    needs_loss = optimiser.needs_loss
-    loss_and_grad = model.loss_and_grad
-    step = optimiser.step
-    isfinite = math.isfinite
-    backup = np.empty_like(theta)
-    update = 0
     for epoch in range(1, regime.epochs + 1):
         t0 = time.perf_counter()
-        perm = shuffle.permutation(n)
-        loss_sum = 0.0
-        lr = schedule.lr(epoch - 1, update)
+        diverged = run.epoch(epoch)
+        if diverged:
+            return result(DIVERGED, diverged, epoch - 1)
+        metrics = run.metrics(t0)
+        bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+        if bad:
+            report(epoch, metrics)
+            return result(DIVERGED, f"{bad[0]} became {metrics[bad[0]]} at epoch {epoch}", epoch)
+        run.schedule.observe(metrics.get("val/loss", metrics["train/loss"]))
+        stop = report(epoch, metrics)
+        if stopper is not None:
+            improved_before = stopper.best_epoch
+            if stopper.update(metrics, epoch):
+                if es.restore_best and best_state is not None:
+                    model.load_state_dict(best_state)
+                return result(EARLY_STOPPED, stopper.reason, epoch, stopper.best_epoch)
+            if es.restore_best and stopper.best_epoch != improved_before:
+                best_state = model.state_dict()
+        if stop:
+            return result(STOPPED, "stopped by the reporter", epoch)
+    best = stopper.best_epoch if stopper is not None else None
+    if stopper is not None and es.restore_best and best_state is not None:
+        model.load_state_dict(best_state)
+    return result(FINISHED, f"ran {regime.epochs} epochs", regime.epochs, best)
+
+
+class _Epochs:
+    """One regime's optimiser and schedule over one model: an epoch of mini-batch steps, then
+    the epoch's metrics. Hot-loop names are bound once, here."""
+
+    def __init__(self, model, regime, data, targets, rngs) -> None:
+        self.model, self.regime, self.data, self.targets = model, regime, data, targets
+        self.optimiser = build_optimiser(regime, model.n_params, model.dtype, rngs["optimiser"])
+        self.schedule = build_schedule(regime.schedule, regime.lr)
+        self.shuffle, self.noise = rngs["shuffle"], rngs["noise"]
+        self.backup = np.empty_like(model.theta)
+        self.update = 0
+        self.lr = 0.0
+        self.loss_sum = 0.0
+
+    def epoch(self, epoch: int) -> str | None:
+        """Run one epoch's mini-batches; the reason if the loss or weights diverged."""
+        model, regime, optimiser = self.model, self.regime, self.optimiser
+        x, targets, n = self.data.x_train, self.targets, len(self.data.x_train)
+        theta, grad, mask = model.theta, model.grad, model.decay_mask
+        batch = min(regime.batch_size, n)
+        l1, l2, clip = regime.l1, regime.l2, regime.clip_norm
+        needs_grad, needs_loss = optimiser.needs_grad, optimiser.needs_loss
+        loss_and_grad, step, isfinite, noise = (
+            model.loss_and_grad,
+            optimiser.step,
+            math.isfinite,
+            self.noise,
+        )
+        perm = self.shuffle.permutation(n)
+        self.loss_sum = 0.0
+        lr = self.schedule.lr(epoch - 1, self.update)
         for start in range(0, n, batch):
             idx = perm[start : start + batch]
             xb, tb = x[idx], targets[idx]
@@ -198,50 +238,33 @@ def _train(model, regime, data, targets, rngs, report, result) -> FitResult:
                         add_penalty_grad(grad, theta, mask, l1, l2, n)
                     if clip is not None:
                         clip_grad_norm(grad, clip)
-                    step(theta, grad, lr, _loss_fn(model, xb, tb, backup) if needs_loss else None)
+                    loss_fn = _loss_fn(model, xb, tb, self.backup) if needs_loss else None
+                    step(theta, grad, lr, loss_fn)
             else:  # a stochastic step evaluates the mini-batch loss itself
-                step(theta, None, lr, _loss_fn(model, xb, tb, backup))
+                step(theta, None, lr, _loss_fn(model, xb, tb, self.backup))
                 loss = optimiser.loss
             if not isfinite(loss):
-                return result(
-                    DIVERGED,
-                    f"train/loss became {loss} at epoch {epoch}, update {update}",
-                    epoch - 1,
-                )
-            loss_sum += loss * len(idx)
-            update += 1
-            lr = schedule.lr(epoch - 1, update)
+                return f"train/loss became {loss} at epoch {epoch}, update {self.update}"
+            self.loss_sum += loss * len(idx)
+            self.update += 1
+            lr = self.schedule.lr(epoch - 1, self.update)
+        self.lr = lr
         if not np.all(np.isfinite(theta)):
-            return result(DIVERGED, f"weights became non-finite at epoch {epoch}", epoch - 1)
+            return f"weights became non-finite at epoch {epoch}"
+        return None
+
+    def metrics(self, started: float) -> dict[str, float]:
+        """The epoch's metrics: train (eval-mode, or the mean mini-batch loss), val, lr, time."""
+        model, data = self.model, self.data
         metrics = (
-            evaluate(model, data, "train", targets)
-            if regime.eval_train
-            else {"train/loss": loss_sum / n}
+            evaluate(model, data, "train", self.targets)
+            if self.regime.eval_train
+            else {"train/loss": self.loss_sum / len(data.x_train)}
         )
         metrics.update(evaluate(model, data, "val"))
-        metrics["lr"] = lr
-        metrics["time/epoch"] = time.perf_counter() - t0
-        bad = [k for k, v in metrics.items() if not isfinite(v)]
-        if bad:
-            report(epoch, metrics)
-            return result(DIVERGED, f"{bad[0]} became {metrics[bad[0]]} at epoch {epoch}", epoch)
-        schedule.observe(metrics.get("val/loss", metrics["train/loss"]))
-        stop = report(epoch, metrics)
-        if stopper is not None:
-            improved_before = stopper.best_epoch
-            if stopper.update(metrics, epoch):
-                best = stopper.best_epoch
-                if es.restore_best and best_state is not None:
-                    model.load_state_dict(best_state)
-                return result(EARLY_STOPPED, stopper.reason, epoch, best)
-            if es.restore_best and stopper.best_epoch != improved_before:
-                best_state = model.state_dict()
-        if stop:
-            return result(STOPPED, "stopped by the reporter", epoch)
-    best = stopper.best_epoch if stopper is not None else None
-    if stopper is not None and es.restore_best and best_state is not None:
-        model.load_state_dict(best_state)
-    return result(FINISHED, f"ran {regime.epochs} epochs", regime.epochs, best)
+        metrics["lr"] = self.lr
+        metrics["time/epoch"] = time.perf_counter() - started
+        return metrics
 
 
 def _loss_fn(model, xb, tb, backup):
@@ -259,19 +282,3 @@ def _loss_fn(model, xb, tb, backup):
             theta[...] = backup
 
     return loss_at
-
-
-def _schedule_kwargs(regime: RegimeConfig) -> dict[str, Any]:
-    s = regime.schedule
-    return {
-        "constant": {},
-        "inverse": {"decay": s.decay},
-        "step": {"step_size": s.step_size, "gamma": s.gamma},
-        "exponential": {"gamma": s.gamma},
-        "plateau": {
-            "factor": s.factor,
-            "patience": s.patience,
-            "min_delta": s.min_delta,
-            "min_lr": s.min_lr,
-        },
-    }.get(s.name, {})

@@ -12,160 +12,37 @@ Notation (the seed's): eta is the learning rate (``lr``, passed to every step so
 change it), mu the momentum coefficient (mu = 1 - friction), g the gradient, t the update count
 (1 for the first update).
 
-:data:`OPTIMISERS` maps a regime's config name to its class. The stochastic regimes of
-:mod:`research.train.stochastic` register themselves in it as well (imported at the bottom of
-this module, so importing either module fills the whole registry).
+Each optimiser's regime schema (its hyperparameters, defaults and ranges, plus the defaults of
+:class:`~research.train.regime.RegimeConfig` it changes) sits right above its class, and both
+are registered together in :data:`~research.train.base.OPTIMISERS`.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from research.errors import ConfigError, unknown_name
+from research import schema as S
+from research.train.base import OPTIMISERS, Optimiser, hyperparameters, make_optimiser
+from research.train.regime import RegimeConfig
 
-#: config name -> optimiser class (gradient optimisers here, stochastic regimes added on import)
-OPTIMISERS: dict[str, type[Optimiser]] = {}
-
-LossFn = Callable[[np.ndarray], float]
-
-
-def register(name: str) -> Callable[[type[Optimiser]], type[Optimiser]]:
-    """Class decorator: add an optimiser to :data:`OPTIMISERS` under ``name``."""
-
-    def add(cls: type[Optimiser]) -> type[Optimiser]:
-        cls.name = name
-        OPTIMISERS[name] = cls
-        return cls
-
-    return add
+__all__ = ["OPTIMISERS", "Optimiser", "hyperparameters", "make_optimiser"]
 
 
-def hyperparameters(cls: type[Optimiser]) -> tuple[str, ...]:
-    """The keyword hyperparameters an optimiser class accepts, in declaration order."""
-    params = inspect.signature(cls.__init__).parameters.values()
-    return tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
+def _rate(key: str, value: float) -> None:
+    """A decay rate or momentum coefficient: in [0, 1)."""
+    S.require(0 <= value < 1, key, value, "must be in [0, 1)")
 
 
-def make_optimiser(
-    name: str, n_params: int, dtype: DTypeLike, rng: np.random.Generator, **hyper: Any
-) -> Optimiser:
-    """Build the optimiser registered as ``name``; unknown names or hyperparameters raise a
-    one-line :class:`ConfigError` listing what is allowed."""
-    try:
-        cls = OPTIMISERS[name]
-    except KeyError:
-        raise unknown_name("regime", name, OPTIMISERS) from None
-    allowed = hyperparameters(cls)
-    for key in hyper:
-        if key not in allowed:
-            takes = ", ".join(allowed) or "nothing"
-            raise ConfigError(f"regime {name!r} has no hyperparameter {key!r}; it takes: {takes}")
-    return cls(n_params, dtype, rng, **hyper)
+@dataclass
+class SGDRegime(RegimeConfig):
+    name: str = "sgd"
 
 
-def _number(owner: str, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ConfigError(f"{owner}: {key}={value!r} must be a number")
-    return float(value)
-
-
-def check_in(owner: str, key: str, value: Any, low: float, high: float, closed: str) -> float:
-    """``value`` as a float if it lies in the interval, else a one-line ConfigError naming it.
-
-    ``closed`` is one of ``"[]"``, ``"[)"``, ``"(]"``, ``"()"``; ``high`` may be ``inf``.
-    """
-    x = _number(owner, key, value)
-    ok_low = x >= low if closed[0] == "[" else x > low
-    ok_high = x <= high if closed[1] == "]" else x < high
-    if not (ok_low and ok_high):
-        shown = "inf" if math.isinf(high) else f"{high:g}"
-        interval = f"{closed[0]}{low:g}, {shown}{closed[1]}"
-        raise ConfigError(f"{owner}: {key}={value!r} must be in {interval}")
-    return x
-
-
-def check_positive(owner: str, key: str, value: Any) -> float:
-    """``value`` as a float if it is > 0 (and finite), else a one-line ConfigError."""
-    x = _number(owner, key, value)
-    if not (0 < x < math.inf):
-        raise ConfigError(f"{owner}: {key}={value!r} must be > 0")
-    return x
-
-
-class Optimiser:
-    """Base class: holds the size, dtype, random stream and update count; checkpoints state.
-
-    Subclasses declare their state arrays in ``_arrays`` and integer counters in ``_scalars``;
-    :meth:`state_dict` copies them out and :meth:`load_state_dict` copies them back into the
-    preallocated buffers, so a resumed optimiser continues exactly.
-    """
-
-    name: ClassVar[str] = ""
-    #: True if ``step`` uses ``grad`` (the fit loop then runs backprop for it)
-    needs_grad: ClassVar[bool] = True
-    #: True if ``step`` calls ``loss_fn`` (the fit loop then builds one per mini-batch)
-    needs_loss: bool = False
-    _arrays: ClassVar[tuple[str, ...]] = ()
-    _scalars: ClassVar[tuple[str, ...]] = ("t",)
-
-    def __init__(self, n_params: int, dtype: DTypeLike, rng: np.random.Generator) -> None:
-        if isinstance(n_params, bool) or not isinstance(n_params, int | np.integer) or n_params < 1:
-            raise ConfigError(f"{self.name}: n_params={n_params!r} must be an integer >= 1")
-        dt = np.dtype(dtype)
-        if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ConfigError(f"{self.name}: dtype={dt} must be float32 or float64")
-        self.n_params = int(n_params)
-        self.dtype = dt
-        self.rng = rng
-        #: number of updates made so far
-        self.t = 0
-
-    def _buffer(self) -> np.ndarray:
-        return np.zeros(self.n_params, self.dtype)
-
-    def step(
-        self, theta: np.ndarray, grad: np.ndarray | None, lr: float, loss_fn: LossFn | None = None
-    ) -> None:
-        """Update ``theta`` in place from ``grad`` with learning rate ``lr`` (= eta)."""
-        raise NotImplementedError
-
-    def state_dict(self) -> dict[str, Any]:
-        """Copies of the state: integer counters and 1-D numpy arrays (``np.savez``-able)."""
-        state: dict[str, Any] = {key: int(getattr(self, key)) for key in self._scalars}
-        for key in self._arrays:
-            state[key] = getattr(self, key).copy()
-        return state
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned (possibly via ``np.savez``/``np.load``)."""
-        expected = set(self.state_dict())
-        if set(state) != expected:
-            raise ConfigError(
-                f"{self.name} state has keys {sorted(state)}; expected {sorted(expected)}"
-            )
-        for key in self._arrays:
-            value = np.asarray(state[key])
-            if value.shape != (self.n_params,):
-                raise ConfigError(
-                    f"{self.name} state {key!r} has shape {value.shape}; "
-                    f"expected ({self.n_params},)"
-                )
-            np.copyto(getattr(self, key), value)
-        for key in self._scalars:
-            setattr(self, key, int(state[key]))
-
-    def __repr__(self) -> str:
-        hyper = ", ".join(f"{k}={getattr(self, k)!r}" for k in hyperparameters(type(self)))
-        return f"{type(self).__name__}({self.n_params}, {self.dtype}{', ' if hyper else ''}{hyper})"
-
-
-@register("sgd")
+@OPTIMISERS.register("sgd", schema=SGDRegime)
 class SGD(Optimiser):
     """Plain gradient descent: theta <- theta - eta * g.
 
@@ -177,16 +54,25 @@ class SGD(Optimiser):
         super().__init__(n_params, dtype, rng)
         self._tmp = self._buffer()
 
-    def step(
-        self, theta: np.ndarray, grad: np.ndarray, lr: float, loss_fn: LossFn | None = None
-    ) -> None:
+    def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         tmp = self._tmp
         np.multiply(grad, lr, tmp)
         theta -= tmp
         self.t += 1
 
 
-@register("momentum")
+@dataclass
+class MomentumRegime(RegimeConfig):
+    name: str = "momentum"
+    lr: float = 0.05
+    mu: float = 0.9
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _rate("mu", self.mu)
+
+
+@OPTIMISERS.register("momentum", schema=MomentumRegime)
 class Momentum(SGD):
     """Momentum (Nielsen ch. 3): v <- mu * v - eta * g;  theta <- theta + v.
 
@@ -197,15 +83,13 @@ class Momentum(SGD):
     _arrays = ("v",)
 
     def __init__(
-        self, n_params: int, dtype: DTypeLike, rng: np.random.Generator, *, mu: float = 0.9
+        self, n_params: int, dtype: DTypeLike, rng: np.random.Generator, *, mu: float
     ) -> None:
         super().__init__(n_params, dtype, rng)
-        self.mu = check_in(self.name, "mu", mu, 0.0, 1.0, "[)")
+        self.mu = float(mu)
         self.v = self._buffer()
 
-    def step(
-        self, theta: np.ndarray, grad: np.ndarray, lr: float, loss_fn: LossFn | None = None
-    ) -> None:
+    def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         v, tmp = self.v, self._tmp
         v *= self.mu
         np.multiply(grad, lr, tmp)
@@ -214,7 +98,12 @@ class Momentum(SGD):
         self.t += 1
 
 
-@register("nesterov")
+@dataclass
+class NesterovRegime(MomentumRegime):
+    name: str = "nesterov"
+
+
+@OPTIMISERS.register("nesterov", schema=NesterovRegime)
 class Nesterov(Momentum):
     """Nesterov momentum in the form that needs the gradient only at the stored parameters
     (Bengio 2012; Sutskever et al. 2013):
@@ -227,9 +116,7 @@ class Nesterov(Momentum):
     the gradient turns it brakes one step earlier.
     """
 
-    def step(
-        self, theta: np.ndarray, grad: np.ndarray, lr: float, loss_fn: LossFn | None = None
-    ) -> None:
+    def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         v, tmp, mu = self.v, self._tmp, self.mu
         np.multiply(grad, lr, tmp)  # tmp = eta * g
         v *= mu
@@ -240,7 +127,18 @@ class Nesterov(Momentum):
         self.t += 1
 
 
-@register("adagrad")
+@dataclass
+class AdagradRegime(RegimeConfig):
+    name: str = "adagrad"
+    lr: float = 0.05
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        S.positive("eps", self.eps)
+
+
+@OPTIMISERS.register("adagrad", schema=AdagradRegime)
 class Adagrad(SGD):
     """Adagrad (Duchi et al. 2011): G <- G + g^2;  theta <- theta - eta * g / (sqrt(G) + eps).
 
@@ -251,15 +149,13 @@ class Adagrad(SGD):
     _arrays = ("G",)
 
     def __init__(
-        self, n_params: int, dtype: DTypeLike, rng: np.random.Generator, *, eps: float = 1e-8
+        self, n_params: int, dtype: DTypeLike, rng: np.random.Generator, *, eps: float
     ) -> None:
         super().__init__(n_params, dtype, rng)
-        self.eps = check_positive(self.name, "eps", eps)
+        self.eps = float(eps)
         self.G = self._buffer()
 
-    def step(
-        self, theta: np.ndarray, grad: np.ndarray, lr: float, loss_fn: LossFn | None = None
-    ) -> None:
+    def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         G, tmp = self.G, self._tmp
         np.multiply(grad, grad, tmp)
         G += tmp
@@ -271,7 +167,20 @@ class Adagrad(SGD):
         self.t += 1
 
 
-@register("rmsprop")
+@dataclass
+class RMSpropRegime(RegimeConfig):
+    name: str = "rmsprop"
+    lr: float = 1e-3
+    rho: float = 0.9
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _rate("rho", self.rho)
+        S.positive("eps", self.eps)
+
+
+@OPTIMISERS.register("rmsprop", schema=RMSpropRegime)
 class RMSprop(SGD):
     """RMSprop (Tieleman & Hinton 2012): Adagrad with a leaky average of g^2.
 
@@ -288,17 +197,15 @@ class RMSprop(SGD):
         dtype: DTypeLike,
         rng: np.random.Generator,
         *,
-        rho: float = 0.9,
-        eps: float = 1e-8,
+        rho: float,
+        eps: float,
     ) -> None:
         super().__init__(n_params, dtype, rng)
-        self.rho = check_in(self.name, "rho", rho, 0.0, 1.0, "[)")
-        self.eps = check_positive(self.name, "eps", eps)
+        self.rho = float(rho)
+        self.eps = float(eps)
         self.E = self._buffer()
 
-    def step(
-        self, theta: np.ndarray, grad: np.ndarray, lr: float, loss_fn: LossFn | None = None
-    ) -> None:
+    def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         E, tmp = self.E, self._tmp
         E *= self.rho
         np.multiply(grad, grad, tmp)
@@ -312,7 +219,15 @@ class RMSprop(SGD):
         self.t += 1
 
 
-@register("adadelta")
+@dataclass
+class AdadeltaRegime(RMSpropRegime):
+    name: str = "adadelta"
+    lr: float = 1.0
+    rho: float = 0.95
+    eps: float = 1e-6
+
+
+@OPTIMISERS.register("adadelta", schema=AdadeltaRegime)
 class Adadelta(SGD):
     """Adadelta (Zeiler 2012, Algorithm 1), with eta scaling the step (eta = 1 is Zeiler's):
 
@@ -333,19 +248,17 @@ class Adadelta(SGD):
         dtype: DTypeLike,
         rng: np.random.Generator,
         *,
-        rho: float = 0.95,
-        eps: float = 1e-6,
+        rho: float,
+        eps: float,
     ) -> None:
         super().__init__(n_params, dtype, rng)
-        self.rho = check_in(self.name, "rho", rho, 0.0, 1.0, "[)")
-        self.eps = check_positive(self.name, "eps", eps)
+        self.rho = float(rho)
+        self.eps = float(eps)
         self.Eg = self._buffer()
         self.Edx = self._buffer()
         self._tmp2 = self._buffer()
 
-    def step(
-        self, theta: np.ndarray, grad: np.ndarray, lr: float, loss_fn: LossFn | None = None
-    ) -> None:
+    def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         Eg, Edx, tmp, tmp2 = self.Eg, self.Edx, self._tmp, self._tmp2
         rho, eps = self.rho, self.eps
         Eg *= rho
@@ -366,7 +279,23 @@ class Adadelta(SGD):
         self.t += 1
 
 
-@register("adam")
+@dataclass
+class AdamRegime(RegimeConfig):
+    name: str = "adam"
+    lr: float = 1e-3
+    batch_size: int = 64
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _rate("beta1", self.beta1)
+        _rate("beta2", self.beta2)
+        S.positive("eps", self.eps)
+
+
+@OPTIMISERS.register("adam", schema=AdamRegime)
 class Adam(SGD):
     """Adam (Kingma & Ba 2015, Algorithm 1), bias-corrected:
 
@@ -388,20 +317,18 @@ class Adam(SGD):
         dtype: DTypeLike,
         rng: np.random.Generator,
         *,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
+        beta1: float,
+        beta2: float,
+        eps: float,
     ) -> None:
         super().__init__(n_params, dtype, rng)
-        self.beta1 = check_in(self.name, "beta1", beta1, 0.0, 1.0, "[)")
-        self.beta2 = check_in(self.name, "beta2", beta2, 0.0, 1.0, "[)")
-        self.eps = check_positive(self.name, "eps", eps)
+        self.beta1 = float(beta1)
+        self.beta2 = float(beta2)
+        self.eps = float(eps)
         self.m = self._buffer()
         self.v = self._buffer()
 
-    def step(
-        self, theta: np.ndarray, grad: np.ndarray, lr: float, loss_fn: LossFn | None = None
-    ) -> None:
+    def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         m, v, tmp = self.m, self.v, self._tmp
         b1, b2 = self.beta1, self.beta2
         t = self.t = self.t + 1
@@ -418,9 +345,3 @@ class Adam(SGD):
         np.divide(m, tmp, tmp)
         tmp *= lr * root_c2 / (1.0 - b1**t)
         theta -= tmp
-
-
-# The stochastic regimes register themselves in OPTIMISERS on import. Imported here, after
-# OPTIMISERS and Optimiser exist, so `import research.train.optimisers` yields the full
-# registry whichever of the two modules is imported first.
-import research.train.stochastic  # noqa: E402, F401

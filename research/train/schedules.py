@@ -1,6 +1,8 @@
 """Learning-rate schedules: eta as a function of the epoch, the update count or progress.
 
-:func:`make_schedule` builds one by name from :data:`SCHEDULES`. The fit loop asks
+:data:`SCHEDULES` maps a config name to its class; :class:`ScheduleConfig` is the
+``regime.schedule`` group (one flat set of fields: each schedule takes the ones its
+``__init__`` names, with their ranges checked here once). The fit loop asks
 ``lr(epoch, update)`` before every update (``epoch`` 0-based, ``update`` = updates made so far)
 and calls ``observe(value)`` once per epoch with the monitored validation metric (lower is
 better); only ``plateau`` uses it. ``lr`` returns a Python float so float32 parameters stay
@@ -12,33 +14,47 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
-from research.errors import ConfigError, unknown_name
-from research.train.optimisers import check_in, check_positive
+from research import schema as S
+from research.registry import Registry, keywords
 
-#: config name -> schedule class
-SCHEDULES: dict[str, type[Schedule]] = {}
-
-
-def _register(cls: type[Schedule]) -> type[Schedule]:
-    SCHEDULES[cls.name] = cls
-    return cls
+#: config name -> schedule class; a user's schedule is an entry point in
+#: ``research.schedules`` or an import path in ``regime.schedule.name``
+SCHEDULES: Registry[type[Schedule]] = Registry("schedule", group="research.schedules")
 
 
-def _check_int(owner: str, key: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{owner}: {key}={value!r} must be an integer >= {low}")
-    return value
+@dataclass
+class ScheduleConfig:
+    """Learning-rate schedule (``regime.schedule``): every schedule's settings, defaults and
+    ranges; a schedule reads the fields its ``__init__`` names."""
+
+    name: str = "constant"
+    decay: float = 0.0
+    step_size: int = 10
+    gamma: float = 0.5
+    factor: float = 0.5
+    patience: int = 5
+    min_delta: float = 0.0
+    min_lr: float = 0.0
+
+    def __post_init__(self) -> None:
+        S.one_of("schedule.name", self.name, SCHEDULES)
+        S.require(self.decay >= 0, "schedule.decay", self.decay, "must be >= 0")
+        S.positive("schedule.step_size", self.step_size)
+        S.require(0 < self.gamma <= 1, "schedule.gamma", self.gamma, "must be in (0, 1]")
+        S.require(0 < self.factor < 1, "schedule.factor", self.factor, "must be in (0, 1)")
+        S.require(self.patience >= 0, "schedule.patience", self.patience, "must be >= 0")
+        S.require(self.min_delta >= 0, "schedule.min_delta", self.min_delta, "must be >= 0")
+        S.require(self.min_lr >= 0, "schedule.min_lr", self.min_lr, "must be >= 0")
 
 
 class Schedule:
     """Base class: a constant eta0 that ignores what it observes."""
 
-    name: ClassVar[str] = ""
-
     def __init__(self, eta0: float) -> None:
-        self.eta0 = check_positive(f"schedule {self.name}", "lr", eta0)
+        self.eta0 = float(eta0)
 
     def lr(self, epoch: int, update: int) -> float:
         """The learning rate for the next update."""
@@ -60,14 +76,12 @@ class Schedule:
         return f"{type(self).__name__}({shown})"
 
 
-@_register
+@SCHEDULES.register("constant", schema=ScheduleConfig)
 class Constant(Schedule):
     """eta(t) = eta0."""
 
-    name = "constant"
 
-
-@_register
+@SCHEDULES.register("inverse", schema=ScheduleConfig)
 class Inverse(Schedule):
     """eta(t) = eta0 / (1 + eta0 * lambda * t), t = updates made (``decay`` = lambda).
 
@@ -75,48 +89,42 @@ class Inverse(Schedule):
     inf), in Bottou's form where lambda is the L2 strength of the objective being minimised.
     """
 
-    name = "inverse"
-
-    def __init__(self, eta0: float, decay: float = 0.0) -> None:
+    def __init__(self, eta0: float, decay: float) -> None:
         super().__init__(eta0)
-        self.decay = check_in("schedule inverse", "decay", decay, 0.0, math.inf, "[)")
+        self.decay = float(decay)
         self._rate = self.eta0 * self.decay
 
     def lr(self, epoch: int, update: int) -> float:
         return self.eta0 / (1.0 + self._rate * update)
 
 
-@_register
+@SCHEDULES.register("step", schema=ScheduleConfig)
 class Step(Schedule):
     """eta(epoch) = eta0 * gamma ^ floor(epoch / step_size): drop by gamma every step_size
     epochs (epochs counted from 0)."""
 
-    name = "step"
-
-    def __init__(self, eta0: float, step_size: int = 10, gamma: float = 0.5) -> None:
+    def __init__(self, eta0: float, step_size: int, gamma: float) -> None:
         super().__init__(eta0)
-        self.step_size = _check_int("schedule step", "step_size", step_size, 1)
-        self.gamma = check_in("schedule step", "gamma", gamma, 0.0, 1.0, "(]")
+        self.step_size = int(step_size)
+        self.gamma = float(gamma)
 
     def lr(self, epoch: int, update: int) -> float:
         return self.eta0 * self.gamma ** (epoch // self.step_size)
 
 
-@_register
+@SCHEDULES.register("exponential", schema=ScheduleConfig)
 class Exponential(Schedule):
     """eta(epoch) = eta0 * gamma ^ epoch."""
 
-    name = "exponential"
-
-    def __init__(self, eta0: float, gamma: float = 0.5) -> None:
+    def __init__(self, eta0: float, gamma: float) -> None:
         super().__init__(eta0)
-        self.gamma = check_in("schedule exponential", "gamma", gamma, 0.0, 1.0, "(]")
+        self.gamma = float(gamma)
 
     def lr(self, epoch: int, update: int) -> float:
         return self.eta0 * self.gamma**epoch
 
 
-@_register
+@SCHEDULES.register("plateau", schema=ScheduleConfig)
 class Plateau(Schedule):
     """Halve on plateau (Nielsen ch. 3's learning-rate schedule, generalised):
 
@@ -129,22 +137,19 @@ class Plateau(Schedule):
     A NaN value counts as no improvement.
     """
 
-    name = "plateau"
-
     def __init__(
         self,
         eta0: float,
-        factor: float = 0.5,
-        patience: int = 5,
-        min_delta: float = 0.0,
-        min_lr: float = 0.0,
+        factor: float,
+        patience: int,
+        min_delta: float,
+        min_lr: float,
     ) -> None:
         super().__init__(eta0)
-        owner = "schedule plateau"
-        self.factor = check_in(owner, "factor", factor, 0.0, 1.0, "()")
-        self.patience = _check_int(owner, "patience", patience, 0)
-        self.min_delta = check_in(owner, "min_delta", min_delta, 0.0, math.inf, "[)")
-        self.min_lr = check_in(owner, "min_lr", min_lr, 0.0, math.inf, "[)")
+        self.factor = float(factor)
+        self.patience = int(patience)
+        self.min_delta = float(min_delta)
+        self.min_lr = float(min_lr)
         self.current = max(self.eta0, self.min_lr)
         self.best = math.inf
         self.bad_epochs = 0
@@ -180,16 +185,17 @@ class Plateau(Schedule):
         self.reductions = int(state["reductions"])
 
 
-def make_schedule(name: str, eta0: float, **kw: Any) -> Schedule:
-    """Build the schedule ``name`` starting at ``eta0``; unknown names or keywords and values
-    out of range raise a one-line :class:`ConfigError`."""
-    try:
-        cls = SCHEDULES[name]
-    except KeyError:
-        raise unknown_name("schedule", name, SCHEDULES) from None
-    allowed = [k for k in inspect.signature(cls.__init__).parameters if k not in ("self", "eta0")]
-    for key in kw:
-        if key not in allowed:
-            takes = ", ".join(allowed) or "nothing"
-            raise ConfigError(f"schedule {name!r} has no parameter {key!r}; it takes: {takes}")
-    return cls(eta0, **kw)
+def build_schedule(config: ScheduleConfig, eta0: float) -> Schedule:
+    """The schedule ``config`` names, starting at ``eta0``, given the fields it takes
+    (``config`` is already checked: a validated config group)."""
+    cls = SCHEDULES.get(config.name)
+    takes, _ = keywords(cls, skip=1)
+    return cls(eta0, **{k: getattr(config, k) for k in takes})
+
+
+def make_schedule(name: str, eta0: float, **settings: Any) -> Schedule:
+    """Build the schedule ``name`` starting at ``eta0`` from plain values: unknown names or
+    keywords and values out of range raise the one-line errors the config gives."""
+    SCHEDULES.check_keywords(name, settings, skip=1)
+    S.positive("lr", eta0)
+    return build_schedule(ScheduleConfig(name=name, **settings), eta0)

@@ -18,7 +18,8 @@ Conventions shared by all three regimes:
 * All randomness comes from the generator passed to ``__init__``; :meth:`state_dict` carries
   its state, so a resumed run draws the same numbers.
 
-The classes register themselves in :data:`research.train.optimisers.OPTIMISERS`.
+The classes register themselves, with their regime schemas, in
+:data:`research.train.base.OPTIMISERS`.
 """
 
 from __future__ import annotations
@@ -26,18 +27,52 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from research.train.optimisers import (
-    LossFn,
-    Optimiser,
-    check_in,
-    check_positive,
-    register,
-)
+from research import schema as S
+from research.train.base import OPTIMISERS, LossFn, Optimiser
+from research.train.regime import RegimeConfig
+
+
+@dataclass
+class BoltzmannRegime(RegimeConfig):
+    """Boltzmann training: Gaussian weight perturbations accepted by the Metropolis rule."""
+
+    name: str = "boltzmann"
+    lr: float = 0.05
+    batch_size: int = 256
+    t0: float = 1.0
+    k: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        S.positive("t0", self.t0)
+        S.positive("k", self.k)
+
+
+@dataclass
+class CauchyRegime(BoltzmannRegime):
+    """Cauchy training: heavy-tailed perturbations, fast T0/(1+t) annealing."""
+
+    name: str = "cauchy"
+
+
+@dataclass
+class CauchyBackpropRegime(BoltzmannRegime):
+    """Wasserman's hybrid: a ``mix`` of a Cauchy step and a backprop step."""
+
+    name: str = "cauchy_backprop"
+    lr: float = 0.1
+    batch_size: int = 32
+    mix: float = 0.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        S.fraction("mix", self.mix, closed=True)
 
 
 def metropolis(delta: float, kT: float, rng: np.random.Generator) -> bool:
@@ -71,12 +106,12 @@ class Annealing(Optimiser):
         dtype: DTypeLike,
         rng: np.random.Generator,
         *,
-        t0: float = 1.0,
-        k: float = 1.0,
+        t0: float,
+        k: float,
     ) -> None:
         super().__init__(n_params, dtype, rng)
-        self.t0 = check_positive(self.name, "t0", t0)
-        self.k = check_positive(self.name, "k", k)
+        self.t0 = float(t0)
+        self.k = float(k)
         self.accepted = 0
         self.loss = math.nan
         self._noise = self._buffer()
@@ -104,7 +139,9 @@ class Annealing(Optimiser):
         """One Metropolis step: E0 = loss(theta); theta' = theta + perturbation;
         keep theta' if dE = loss(theta') - E0 passes :func:`metropolis` at k T(t)."""
         if loss_fn is None:
-            raise TypeError(f"{self.name} needs loss_fn (the loss of the current mini-batch)")
+            raise TypeError(
+                f"{type(self).__name__} needs loss_fn (the loss of the current mini-batch)"
+            )
         t = self.t = self.t + 1
         T = self.temperature(t)
         e0 = loss_fn(theta)
@@ -134,7 +171,7 @@ class Annealing(Optimiser):
         self.rng.bit_generator.state = json.loads(str(np.asarray(rng_state)))
 
 
-@register("boltzmann")
+@OPTIMISERS.register("boltzmann", schema=BoltzmannRegime)
 class Boltzmann(Annealing):
     """Boltzmann training: Gaussian perturbations, logarithmic (Geman & Geman) cooling.
 
@@ -179,7 +216,7 @@ class _CauchySteps(Annealing):
         return noise
 
 
-@register("cauchy")
+@OPTIMISERS.register("cauchy", schema=CauchyRegime)
 class Cauchy(_CauchySteps):
     """Cauchy training (Szu & Hartley 1987): heavy-tailed steps permit fast cooling.
 
@@ -193,7 +230,7 @@ class Cauchy(_CauchySteps):
         theta += self._cauchy(lr * T)
 
 
-@register("cauchy_backprop")
+@OPTIMISERS.register("cauchy_backprop", schema=CauchyBackpropRegime)
 class CauchyBackprop(_CauchySteps):
     """Wasserman's hybrid of backpropagation and Cauchy training:
 
@@ -214,12 +251,12 @@ class CauchyBackprop(_CauchySteps):
         dtype: DTypeLike,
         rng: np.random.Generator,
         *,
-        t0: float = 1.0,
-        k: float = 1.0,
-        mix: float = 0.5,
+        t0: float,
+        k: float,
+        mix: float,
     ) -> None:
         super().__init__(n_params, dtype, rng, t0=t0, k=k)
-        self.mix = check_in(self.name, "mix", mix, 0.0, 1.0, "[]")
+        self.mix = float(mix)
         self.needs_loss = self.mix > 0.0
         self._tmp = self._buffer()
 

@@ -82,8 +82,8 @@ def test_every_data_set_is_covered():
     parity train, validate and test on the same complete set of patterns, by design)."""
     from research.data.checks import COUNTS, FRACTIONS
 
-    for name, loader in DATASETS.items():
-        params = set(inspect.signature(loader).parameters)
+    for entry in DATASETS.items():
+        name, params = entry.name, set(inspect.signature(entry.factory).parameters)
         split_params = {p for p in params if "fraction" in p or p in ("n_train", "n_val", "n_test")}
         checked = set(FRACTIONS.get(name, ())) | set(COUNTS.get(name, ()))
         assert split_params == checked, name

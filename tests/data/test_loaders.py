@@ -142,7 +142,7 @@ def test_shared_mnist_has_the_official_checksums_and_nielsens_split():
 def test_unknown_names_and_params_are_one_line_errors():
     with pytest.raises(ConfigError, match="unknown data set 'nosuch'; choose one of: .*mnist1d"):
         load_dataset("nosuch", seed=0)
-    with pytest.raises(ConfigError, match="no parameter 'bogus'"):
+    with pytest.raises(ConfigError, match="unknown setting 'bogus' for data set 'xor'"):
         load_dataset("xor", seed=0, bogus=1)
     with pytest.raises(ConfigError, match="n_bits"):
         load_dataset("parity", seed=0, n_bits=40)

@@ -12,7 +12,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from research.config import compose, validate
-from research.jobs.evolve import setup
+from research.evolve.setup import setup
 from research.run import main
 
 # bench/evolve_poles.py SETUPS: the design's reference set-up
@@ -26,7 +26,7 @@ def settings(*overrides: str) -> dict:
 
 def engine(tmp_path, *overrides: str):
     cfg = compose(list(overrides))
-    return setup(cfg, validate(cfg), None, tmp_path).make_engine()
+    return setup(cfg, validate(cfg), tmp_path).make_engine()
 
 
 def test_the_single_pole_gets_its_tuned_settings(tmp_path):

@@ -19,7 +19,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from research.evolve import checkpoint
-from research.jobs.evolve import FAULT_POINTS, study_lock
+from research.evolve.runs import FAULT_POINTS, study_lock
 from research.run import main
 from research.search.storage import study_dir
 from tests.conftest import run_cli

@@ -17,7 +17,7 @@ import zlib
 
 import pytest
 
-from research.jobs.evolve import FAULT_POINTS
+from research.evolve.runs import FAULT_POINTS
 from tests.conftest import run_cli
 from tests.evolve.test_evolve_faults import KINDS, args_of, outcome, start, straight_run
 

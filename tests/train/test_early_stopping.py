@@ -70,9 +70,9 @@ def test_state_dict_resumes():
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"mode": "median"}, "mode='median' must be one of: min, max"),
-        ({"patience": 0}, "patience=0 must be an integer >= 1"),
-        ({"min_delta": -0.1}, "min_delta=-0.1 must be >= 0"),
+        ({"mode": "median"}, "mode='median' is not allowed: choose one of: max, min"),
+        ({"patience": 0}, "patience=0 is not allowed: must be >= 1"),
+        ({"min_delta": -0.1}, "min_delta=-0.1 is not allowed: must be >= 0"),
     ],
 )
 def test_bad_settings_are_one_line_config_errors(kwargs, fragment):

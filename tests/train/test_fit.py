@@ -6,17 +6,22 @@ import numpy as np
 import pytest
 
 from research.config import compose, validate
-from research.data import load_dataset
-from research.train import fit
+from research.train import fit as fit_plain
+from research.train import prepare
 from research.train.fit import DIVERGED, EARLY_STOPPED, FINISHED, STOPPED
 
 
 def setup(*overrides: str):
+    """(the model and regime groups and the seed, the data set) of a composed config."""
     cfg = compose(list(overrides))
     groups = validate(cfg)
-    params = {k: v for k, v in vars(groups["data"]).items() if k != "name"}
-    data = load_dataset(cfg.data.name, seed=cfg.seed, dtype=cfg.model.dtype, **params)
-    return cfg, data
+    data, _ = prepare(groups["data"], groups["model"], cfg.seed)
+    return (groups["model"], groups["regime"], cfg.seed), data
+
+
+def fit(run, data, reporter=None):
+    model, regime, seed = run
+    return fit_plain(model, regime, data, reporter, seed=seed)
 
 
 class Recorder:

@@ -92,15 +92,19 @@ def test_unknown_schedule_is_a_one_line_config_error():
 @pytest.mark.parametrize(
     ("name", "kw", "fragment"),
     [
-        ("step", {"gamma": 1.5}, "gamma=1.5 must be in (0, 1]"),
-        ("step", {"step_size": 0}, "step_size=0 must be an integer >= 1"),
+        ("step", {"gamma": 1.5}, "gamma=1.5 is not allowed: must be in (0, 1]"),
+        ("step", {"step_size": 0}, "step_size=0 is not allowed: must be > 0"),
         ("exponential", {"gamma": 0.0}, "gamma=0.0"),
         ("inverse", {"decay": -1.0}, "decay=-1.0"),
-        ("plateau", {"factor": 1.0}, "factor=1.0 must be in (0, 1)"),
+        ("plateau", {"factor": 1.0}, "factor=1.0 is not allowed: must be in (0, 1)"),
         ("plateau", {"patience": -1}, "patience=-1"),
         ("plateau", {"min_lr": -0.1}, "min_lr=-0.1"),
-        ("constant", {"gamma": 0.5}, "schedule 'constant' has no parameter 'gamma'"),
-        ("step", {"decay": 0.5}, "it takes: step_size, gamma"),
+        (
+            "constant",
+            {"gamma": 0.5},
+            "unknown setting 'gamma' for schedule 'constant'; choose from: (none)",
+        ),
+        ("step", {"decay": 0.5}, "choose from: gamma, step_size"),
     ],
 )
 def test_bad_schedule_parameters_are_one_line_config_errors(name, kw, fragment):
@@ -110,5 +114,5 @@ def test_bad_schedule_parameters_are_one_line_config_errors(name, kw, fragment):
 
 
 def test_non_positive_initial_rate_is_a_config_error():
-    with pytest.raises(ConfigError, match="lr=0.0 must be > 0"):
+    with pytest.raises(ConfigError, match=r"lr=0.0 is not allowed: must be > 0"):
         make_schedule("constant", 0.0)

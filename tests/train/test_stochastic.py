@@ -222,10 +222,14 @@ def test_state_dict_resumes_the_random_stream_exactly(name, lr, hyper, tmp_path)
 @pytest.mark.parametrize(
     ("name", "hyper", "fragment"),
     [
-        ("boltzmann", {"t0": 0.0}, "t0=0.0 must be > 0"),
-        ("cauchy", {"k": -1.0}, "k=-1.0 must be > 0"),
-        ("cauchy_backprop", {"mix": 1.5}, "mix=1.5 must be in [0, 1]"),
-        ("boltzmann", {"mix": 0.5}, "has no hyperparameter 'mix'"),
+        ("boltzmann", {"t0": 0.0}, "t0=0.0 is not allowed: must be > 0"),
+        ("cauchy", {"k": -1.0}, "k=-1.0 is not allowed: must be > 0"),
+        ("cauchy_backprop", {"mix": 1.5}, "mix=1.5 is not allowed: must be in [0, 1]"),
+        (
+            "boltzmann",
+            {"mix": 0.5},
+            "unknown setting 'mix' for regime 'boltzmann'; choose from: k, t0",
+        ),
     ],
 )
 def test_bad_hyperparameters_are_one_line_config_errors(name, hyper, fragment):

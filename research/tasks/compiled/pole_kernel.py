@@ -298,19 +298,7 @@ def episodes(
         _forces(raw, A, force_mode, force, loops, scratch)
         for _ in range(substeps):
             _rk4(y, force, A, n_poles, phys, trig, loops, scratch, work)
-        kept = 0
-        for j in range(A):
-            if _failed(y, j, n_poles, phys[8], phys[9]):
-                steps[alive[j]] = t - 1
-                final[alive[j], :] = y[:, j]
-                continue
-            if kept != j:  # compact: the survivors keep their order
-                y[:, kept] = y[:, j]
-                alive[kept] = alive[j]
-                for k in range(hidden if recurrent else 0):
-                    h[kept * hidden + k] = h[j * hidden + k]
-            kept += 1
-        A = kept
+        A = _compact(y, A, alive, h, hidden if recurrent else 0, t, steps, final, n_poles, phys)
         if A == 0:
             break
         if track_jiggle:
@@ -319,11 +307,37 @@ def episodes(
                 ring[alive[j], c] = abs(y[0, j]) + abs(y[1, j]) + abs(y[2, j]) + abs(y[3, j])
     for j in range(A):
         final[alive[j], :] = y[:, j]
+    return steps, final, _jiggle_sums(ring, P, track_jiggle)
+
+
+@njit(cache=True)
+def _compact(y, A, alive, h, hidden, t, steps, final, n_poles, phys):
+    """Drop the individuals that failed at step ``t`` (recording their steps and final
+    state); the survivors keep their order. Returns how many are still balancing."""
+    kept = 0
+    for j in range(A):
+        if _failed(y, j, n_poles, phys[8], phys[9]):
+            steps[alive[j]] = t - 1
+            final[alive[j], :] = y[:, j]
+            continue
+        if kept != j:
+            y[:, kept] = y[:, j]
+            alive[kept] = alive[j]
+            for k in range(hidden):
+                h[kept * hidden + k] = h[j * hidden + k]
+        kept += 1
+    return kept
+
+
+@njit(cache=True)
+def _jiggle_sums(ring, P, track_jiggle):
+    """Each episode's jiggle over the last ``DAMPING_WINDOW`` steps, summed in a fixed column
+    order, as the reference."""
     jiggle = np.zeros(P)
-    if track_jiggle:  # fixed column order, as the reference
+    if track_jiggle:
         for p in range(P):
             s = ring[p, 0]
             for c in range(1, DAMPING_WINDOW):
                 s += ring[p, c]
             jiggle[p] = s
-    return steps, final, jiggle
+    return jiggle

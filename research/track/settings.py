@@ -1,0 +1,31 @@
+"""The ``tracking`` group: where runs are logged (fields, defaults and ranges, once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from research import schema as S
+
+KINDS = ("local", "server")
+
+
+@dataclass
+class TrackingConfig:
+    """Where runs are logged. ``local``: ``sqlite:///<root>/mlruns/mlflow.db`` with artifacts in
+    ``<root>/mlruns/artifacts``. ``server``: ``uri`` (or ``$MLFLOW_TRACKING_URI``)."""
+
+    kind: str = "local"
+    uri: str | None = None
+    root: str | None = None
+    experiment: str | None = None
+    flush_every: int = 200
+    flush_seconds: float = 10.0
+    log_weights: bool = True
+    log_figure: bool = True
+
+    def __post_init__(self) -> None:
+        S.one_of("kind", self.kind, KINDS)
+        if self.experiment is not None:  # it names a folder under mlruns/artifacts/
+            S.name_ok("experiment", self.experiment)
+        S.positive("flush_every", self.flush_every)
+        S.require(self.flush_seconds >= 0, "flush_seconds", self.flush_seconds, "must be >= 0")
