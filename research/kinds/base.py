@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from research.errors import ConfigError
+
 #: a trial's per-step report to the search: ``report(step, metrics)`` answers True to stop
 #: (the pruner said so). Steps are epochs for training, generations for evolutions.
 StepReport = Callable[[int, Mapping[str, float]], bool]
@@ -34,12 +36,14 @@ class Outcome:
 @dataclass
 class InRunResult:
     """A study run inside an existing (trial) run: its final metrics, the step they were
-    logged at, and why it failed (diverged, objective not finite), if it did."""
+    logged at, why it ended as it did (``reason``), why it failed (diverged), if it did, and
+    tags for the run."""
 
     metrics: dict[str, float]
     step: int
     failed: str | None = None
     tags: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
 
 
 @runtime_checkable
@@ -80,3 +84,30 @@ class StudyKind(Protocol):
 
     def summary_row(self, data: Any) -> list[str]:
         """One row (study, method, budget, best, test/acc) for a mixed comparison table."""
+
+
+class Kind:
+    """Defaults for the optional parts of :class:`StudyKind`: no extra checks, no report, not
+    usable as a search's trial. A kind subclasses it and writes what it has."""
+
+    schema: type | None = None
+    metrics: Sequence[str] = ()
+    on_interrupt = "the runs are marked KILLED in MLflow"
+
+    def validate(self, cfg: Any, groups: dict[str, Any]) -> None:
+        """Nothing beyond the groups' schemas."""
+
+    def run_in_trial(self, cfg: Any, groups: dict[str, Any], run: Any, report: StepReport):
+        raise ConfigError(f"a {self.name} study cannot be the trial of a search")
+
+    def load_report(self, name: str, root: Any, store: Any, storage_url: str | None) -> Any:
+        return None  # no study report: the MLflow UI shows the runs
+
+    def comparison_sections(self, studies: list[Any]) -> list[Any]:
+        return []
+
+    def report_sections(self, data: Any) -> list[Any]:
+        return []
+
+    def summary_row(self, data: Any) -> list[str]:
+        return []

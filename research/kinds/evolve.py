@@ -8,6 +8,7 @@ HTML report) and hands the report the tasks' constants.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from research.evolve import driver
 from research.evolve.finish import Publish
 from research.evolve.schema import METRICS, EvolveStudy
 from research.evolve.setup import setup
-from research.kinds.base import InRunResult, Outcome, StepReport
+from research.kinds.base import InRunResult, Kind, Outcome, StepReport
 from research.report.build import make_report
 from research.report.evolve_figures import pareto_figure
 from research.report.evolve_report import (
@@ -38,7 +39,7 @@ def _report(name: str, root: Path, store) -> Path:
 PUBLISH = Publish(pareto_figure=pareto_figure, report=_report)
 
 
-class EvolveKind:
+class EvolveKind(Kind):
     name = "evolve"
     schema = EvolveStudy
     metrics = METRICS
@@ -54,7 +55,13 @@ class EvolveKind:
         return Outcome(driver.run_study(ev, tracking, command, PUBLISH))
 
     def run_in_trial(self, cfg, groups, run, report: StepReport) -> InRunResult:
+        """Evolve in the trial's run; each generation is logged and offered to the pruner.
+        Final metrics: the champion's ``fitness``, ``evals``, ``solved``, ``evals_to_solve``
+        and ``time/fit``, logged at the last evaluation count."""
+        started = time.perf_counter()
         metrics = driver.run_in_trial(setup(cfg, groups, Path(".")), run, report)
+        metrics["time/fit"] = time.perf_counter() - started
+        run.log_metrics(metrics, step=int(metrics["evals"]))
         return InRunResult(metrics, int(metrics["evals"]))
 
     def load_report(self, name, root, store, storage_url):

@@ -8,13 +8,12 @@ when each trial is an evolution (``study.inner``) — and the entry point of wor
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from research import threads
-from research.config import compose, validate
+from research.config import compose, conf_dir, validate
 from research.errors import ConfigError
-from research.kinds.base import InRunResult, Outcome, StepReport
+from research.kinds.base import Kind, Outcome
 from research.registry import KINDS
 from research.report.build import base_config, make_report
 from research.report.search_figures import write_figures
@@ -40,39 +39,30 @@ def _configure(overrides) -> tuple[Any, dict[str, Any]]:
     return cfg, validate(cfg)
 
 
-def _timed(run_in_trial):
-    """The evolve kind's ``run_in_trial`` with ``time/fit`` and its final metrics logged at
-    its last step, as the train kind's does itself."""
-
-    def run(cfg, groups, tracked, report: StepReport) -> InRunResult:
-        started = time.perf_counter()
-        result = run_in_trial(cfg, groups, tracked, report)
-        if "time/fit" not in result.metrics:
-            result.metrics["time/fit"] = time.perf_counter() - started
-            tracked.log_metrics(result.metrics, step=result.step)
-        return result
-
-    return run
-
-
 def trial_body(inner: str | None) -> TrialBody:
     """What a trial of a search does: train a network, or evolve one (``inner``)."""
     kind = KINDS.get("evolve" if inner else "train")
     return TrialBody(
         configure=_configure,
         validate=kind.validate,
-        run=_timed(kind.run_in_trial) if inner else kind.run_in_trial,
+        run=kind.run_in_trial,
         step_metrics={"fitness": "fitness/best"} if inner else {m: m for m in EPOCH_METRICS},
         step_name="generation" if inner else "epoch",
     )
 
 
+def _kind_of(option: str) -> str | None:
+    return compose([f"+study={option}"]).study.get("kind")
+
+
 def check_inner(spec: SearchSpec) -> None:
     """``study.inner`` names a study option whose kind is ``evolve``."""
-    if spec.study.inner and compose([f"+study={spec.study.inner}"]).study.get("kind") != "evolve":
+    if spec.study.inner and _kind_of(spec.study.inner) != "evolve":
+        options = sorted(p.stem for p in (conf_dir() / "study").glob("*.yaml"))
+        evolve = [o for o in options if _kind_of(o) == "evolve"]
         raise ConfigError(
             f"study.inner={spec.study.inner!r} is not allowed: name an evolve study "
-            "(cmaes, evolve, coevolve, cosyne, stage, pareto, cascade, cppn)"
+            f"({', '.join(evolve)})"
         )
 
 
@@ -95,7 +85,7 @@ def _report(handle: StudyHandle) -> None:
     parent.set_tags({T.REPORT: str(html_path)})
 
 
-class SearchKind:
+class SearchKind(Kind):
     name = "search"
     schema = SearchStudy
     metrics = ("fitness",)
@@ -115,9 +105,6 @@ class SearchKind:
             spec, body, command, args, worker=worker_main, figures=write_figures, report=_report
         )
         return Outcome(outcome.lines, 0 if outcome.complete else 1)
-
-    def run_in_trial(self, cfg, groups, run, report: StepReport) -> InRunResult:
-        raise ConfigError("a search cannot be the trial of another search")
 
     def load_report(self, name, root, store, storage_url):
         if not (storage_url or (study_dir(root, name) / "journal.log").is_file()):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from research.kinds.base import InRunResult, Outcome, StepReport
+from research.kinds.base import InRunResult, Kind, Outcome, StepReport
 from research.report.curves import close, learning_curve_figure
 from research.track import RunReporter, Tracker
 from research.track import tags as T
@@ -80,14 +80,10 @@ def final_metrics(result: FitResult) -> dict[str, float]:
     return {k: v for k, v in result.metrics.items() if last.get(k) != v}
 
 
-class TrainKind:
+class TrainKind(Kind):
     name = "train"
-    schema = None
     metrics = METRICS
     on_interrupt = "the run is marked KILLED in MLflow"
-
-    def validate(self, cfg, groups: dict[str, Any]) -> None:
-        """Nothing beyond the groups' schemas: data and model are built by :meth:`run`."""
 
     def run(self, cfg, groups: dict[str, Any], args: list[str], command: str) -> Outcome:
         """Train ``cfg``'s network and log the run: params = flattened config; tags =
@@ -133,19 +129,8 @@ class TrainKind:
         }
         run.log_metrics(metrics, step=result.epochs)
         tags = {"fit.status": result.status, "fit.epochs": result.epochs}
-        return InRunResult(metrics, result.epochs, result.reason if result.diverged else None, tags)
-
-    def load_report(self, name, root, store, storage_url):
-        return None  # a single run has no study report: the MLflow UI shows it
-
-    def comparison_sections(self, studies: list) -> list:
-        return []
-
-    def report_sections(self, data) -> list:
-        return []
-
-    def summary_row(self, data) -> list[str]:
-        return []
+        failed = result.reason if result.diverged else None
+        return InRunResult(metrics, result.epochs, failed, tags, reason=result.reason)
 
 
 def _log_outputs(run, tracking, model, result: FitResult, run_name: str) -> None:

@@ -175,4 +175,4 @@ def _run(
     if not all(math.isfinite(v) for v in values):
         missing = [m for m, v in zip(spec.metrics, values) if not math.isfinite(v)]
         return ended(TrialState.FAIL, f"objective(s) {missing} not measured or not finite")
-    return ended(TrialState.COMPLETE, str(result.tags.get("fit.reason", "")), metrics, values)
+    return ended(TrialState.COMPLETE, result.reason, metrics, values)

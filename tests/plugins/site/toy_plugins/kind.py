@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from omegaconf import OmegaConf
 
-from research.errors import ConfigError
-from research.kinds.base import InRunResult, Outcome
+from research.kinds.base import Kind, Outcome
 from research.registry import KINDS
 from research.schema import StudyConfig, require
 from research.track import Tracker
@@ -27,14 +26,10 @@ class SeedsStudy(StudyConfig):
         require(1 <= self.seeds <= 100, "seeds", self.seeds, "must be in 1..100")
 
 
-class SeedsKind:
+class SeedsKind(Kind):
     name = "seeds"
     schema = SeedsStudy
-    metrics = ()
     on_interrupt = "the runs are marked KILLED in MLflow"
-
-    def validate(self, cfg, groups) -> None:
-        """Nothing beyond the schema."""
 
     def run(self, cfg, groups, args, command) -> Outcome:
         study = groups["study"]
@@ -53,21 +48,6 @@ class SeedsKind:
             mean = statistics.fmean(values)
             parent.log_metrics({f"{study.metric}/mean": mean, f"{study.metric}/std": spread}, 0)
         return Outcome([f"{study.metric} over {len(values)} seeds: {mean:.4f} +- {spread:.4f}"])
-
-    def run_in_trial(self, cfg, groups, run, report) -> InRunResult:
-        raise ConfigError("a seeds study cannot be the trial of a search")
-
-    def load_report(self, name, root, store, storage_url):
-        return None
-
-    def comparison_sections(self, studies):
-        return []
-
-    def report_sections(self, data):
-        return []
-
-    def summary_row(self, data):
-        return []
 
 
 KIND = SeedsKind()
