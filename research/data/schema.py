@@ -8,6 +8,7 @@ config layer's memory estimate: (inputs, outputs, examples, the key that sets th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from omegaconf import MISSING
 
@@ -18,11 +19,14 @@ from research import schema as S
 class DataConfig:
     """Which data set to load; the other fields are the loader's keyword arguments."""
 
+    #: (inputs, outputs, examples) of a data set whose size no setting changes
+    size: ClassVar[tuple[int, int, float]] = (1, 1, 1.0)
+
     name: str = MISSING
 
     def shape(self) -> tuple[int, int, float, str | None]:
         """(inputs, outputs, examples, the key that sets the examples: None if fixed)."""
-        return 1, 1, 1.0, None
+        return (*self.size, None)
 
 
 def _counts(data: DataConfig, n_in: int, n_out: int, *keys: str, per: int = 1):
@@ -33,6 +37,8 @@ def _counts(data: DataConfig, n_in: int, n_out: int, *keys: str, per: int = 1):
 
 @dataclass
 class Mnist1dData(DataConfig):
+    size: ClassVar[tuple[int, int, float]] = (40, 10, 5000.0)
+
     name: str = "mnist1d"
     val_fraction: float = 0.2
     cache_dir: str | None = None
@@ -42,12 +48,11 @@ class Mnist1dData(DataConfig):
         S.fraction("val_fraction", self.val_fraction)
         S.positive("n_train", self.n_train, allow_none=True)
 
-    def shape(self) -> tuple[int, int, float, str | None]:
-        return 40, 10, 5000.0, None
-
 
 @dataclass
 class DigitsData(DataConfig):
+    size: ClassVar[tuple[int, int, float]] = (64, 10, 1797.0)
+
     name: str = "digits"
     val_fraction: float = 0.2
     test_fraction: float = 0.2
@@ -56,12 +61,11 @@ class DigitsData(DataConfig):
         S.fraction("val_fraction", self.val_fraction)
         S.fraction("test_fraction", self.test_fraction)
 
-    def shape(self) -> tuple[int, int, float, str | None]:
-        return 64, 10, 1797.0, None
-
 
 @dataclass
 class MnistData(DataConfig):
+    size: ClassVar[tuple[int, int, float]] = (784, 10, 70000.0)
+
     name: str = "mnist"
     path: str | None = None
     n_train: int = 50000
@@ -76,16 +80,12 @@ class MnistData(DataConfig):
             "must be in 0..60000-n_train",
         )
 
-    def shape(self) -> tuple[int, int, float, str | None]:
-        return 784, 10, 70000.0, None
-
 
 @dataclass
 class XorData(DataConfig):
-    name: str = "xor"
+    size: ClassVar[tuple[int, int, float]] = (2, 2, 4.0)
 
-    def shape(self) -> tuple[int, int, float, str | None]:
-        return 2, 2, 4.0, None
+    name: str = "xor"
 
 
 @dataclass
@@ -110,7 +110,7 @@ class SpiralsData(DataConfig):
 
     def __post_init__(self) -> None:
         S.positive("n_per_class", self.n_per_class)
-        S.require(self.noise >= 0, "noise", self.noise, "must be >= 0")
+        S.at_least("noise", self.noise, 0)
         S.fraction("val_fraction", self.val_fraction)
         S.fraction("test_fraction", self.test_fraction)
 
@@ -119,40 +119,44 @@ class SpiralsData(DataConfig):
 
 
 @dataclass
-class LogisticMapData(DataConfig):
-    name: str = "logistic_map"
+class _SeriesData(DataConfig):
+    """A generated regression set, one input and one output, of ``n_train``/``n_val``/
+    ``n_test`` examples; subclasses set ``name`` and may redeclare the counts' defaults."""
+
     n_train: int = 100
     n_val: int = 100
     n_test: int = 100
-    r: float = 4.0
-    x0: float | None = None
 
     def __post_init__(self) -> None:
         for key in ("n_train", "n_val", "n_test"):
             S.positive(key, getattr(self, key))
-        S.require(0 < self.r <= 4, "r", self.r, "must be in (0, 4]")
-        if self.x0 is not None:
-            S.require(0 < self.x0 < 1, "x0", self.x0, "must be in (0, 1)")
 
     def shape(self) -> tuple[int, int, float, str | None]:
         return _counts(self, 1, 1, "n_train", "n_val", "n_test")
 
 
 @dataclass
-class SineData(DataConfig):
+class LogisticMapData(_SeriesData):
+    name: str = "logistic_map"
+    r: float = 4.0
+    x0: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        S.require(0 < self.r <= 4, "r", self.r, "must be in (0, 4]")
+        if self.x0 is not None:
+            S.require(0 < self.x0 < 1, "x0", self.x0, "must be in (0, 1)")
+
+
+@dataclass
+class SineData(_SeriesData):
     name: str = "sine"
     n_train: int = 200
-    n_val: int = 100
-    n_test: int = 100
     noise: float = 0.0
     low: float = -3.14159
     high: float = 3.14159
 
     def __post_init__(self) -> None:
-        for key in ("n_train", "n_val", "n_test"):
-            S.positive(key, getattr(self, key))
-        S.require(self.noise >= 0, "noise", self.noise, "must be >= 0")
+        super().__post_init__()
+        S.at_least("noise", self.noise, 0)
         S.require(self.low < self.high, "low", self.low, f"must be < high ({self.high})")
-
-    def shape(self) -> tuple[int, int, float, str | None]:
-        return _counts(self, 1, 1, "n_train", "n_val", "n_test")

@@ -250,6 +250,15 @@ def _double(short_length, short_mass) -> PoleParams:
     )
 
 
+def _checked(max_steps: int, force: str, bias_input: float | None):
+    """The settings every pole task takes: ``max_steps``, ``force`` and ``bias_input``."""
+    return (
+        check_int("max_steps", max_steps, 1),
+        check_choice("force", force, FORCES),
+        check_bias_input(bias_input),
+    )
+
+
 def _at_most(name: str, value: int, high: int = pole.GENERALISATION_STARTS) -> int:
     if value > high:
         raise not_allowed(name, value, f"must be at most {high} (the generalisation starts)")
@@ -260,13 +269,7 @@ def pole_single(
     *, max_steps: int = SUCCESS_STEPS, force: str = "tanh", bias_input: float | None = 0.5
 ) -> PoleBalance:
     """One pole with velocities: inputs x/4.8, xdot/2, th/0.52, thdot/2[, bias_input]."""
-    return PoleBalance(
-        "pole_single",
-        pole.single_pole(),
-        check_int("max_steps", max_steps, 1),
-        check_choice("force", force, FORCES),
-        check_bias_input(bias_input),
-    )
+    return PoleBalance("pole_single", pole.single_pole(), *_checked(max_steps, force, bias_input))
 
 
 def pole_double(
@@ -279,13 +282,8 @@ def pole_double(
 ) -> PoleBalance:
     """Two poles with velocities (6 inputs [+ bias_input]); ``short_length`` (half-length)
     and ``short_mass`` are the staging hook."""
-    return PoleBalance(
-        "pole_double",
-        _double(short_length, short_mass),
-        check_int("max_steps", max_steps, 1),
-        check_choice("force", force, FORCES),
-        check_bias_input(bias_input),
-    )
+    params = _double(short_length, short_mass)
+    return PoleBalance("pole_double", params, *_checked(max_steps, force, bias_input))
 
 
 def pole_double_nv(
@@ -303,13 +301,15 @@ def pole_double_nv(
     """Two poles, no velocities (3 inputs [+ bias_input]), damping fitness; ``test``: which
     networks take the 100,000-step and generalisation tests (champion | all)."""
     episode_steps = check_int("episode_steps", episode_steps, pole.DAMPING_WINDOW + 1)
+    params = _double(short_length, short_mass)
+    max_steps, force, bias_input = _checked(max_steps, force, bias_input)
     return PoleBalanceNoVelocity(
-        _double(short_length, short_mass),
-        check_int("max_steps", max_steps, 1),
-        check_choice("force", force, FORCES),
+        params,
+        max_steps,
+        force,
         episode_steps,
         check_int("generalisation_steps", generalisation_steps, 1),
         _at_most("generalisation_min", check_int("generalisation_min", generalisation_min, 0)),
-        check_bias_input(bias_input),
+        bias_input,
         check_choice("test", test, TESTS),
     )

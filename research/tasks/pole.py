@@ -70,22 +70,24 @@ def single_pole() -> PoleParams:
 
 
 # ---------------------------------------------------------------- physics on (n, P) arrays
+def _pole(th: np.ndarray, thd: np.ndarray, length: float, mass: float, p: PoleParams):
+    """One pole's terms (the docstring's, in the C code's order): cos th, G sin th,
+    mu_p thd / (m l), F~ and m~."""
+    cos, sin = np.cos(th), np.sin(th)
+    gsin = p.gravity * sin
+    ml = length * mass
+    temp = p.mup * thd / ml
+    fi = ml * thd * thd * sin + 0.75 * mass * cos * (temp + gsin)
+    mi = mass * (1 - 0.75 * cos * cos)
+    return cos, gsin, temp, fi, mi
+
+
 def _derivs(y: np.ndarray, force: np.ndarray, p: PoleParams) -> np.ndarray:
     """dy/dt for states y (n, P) — the C code's ``step`` plus the velocity rows."""
     d = np.empty_like(y)
-    cos1, sin1 = np.cos(y[2]), np.sin(y[2])
-    gsin1 = p.gravity * sin1
-    ml1 = p.long_length * p.long_mass
-    temp1 = p.mup * y[3] / ml1
-    fi1 = ml1 * y[3] * y[3] * sin1 + 0.75 * p.long_mass * cos1 * (temp1 + gsin1)
-    mi1 = p.long_mass * (1 - 0.75 * cos1 * cos1)
+    cos1, gsin1, temp1, fi1, mi1 = _pole(y[2], y[3], p.long_length, p.long_mass, p)
     if p.n_poles == 2:
-        cos2, sin2 = np.cos(y[4]), np.sin(y[4])
-        gsin2 = p.gravity * sin2
-        ml2 = p.short_length * p.short_mass
-        temp2 = p.mup * y[5] / ml2
-        fi2 = ml2 * y[5] * y[5] * sin2 + 0.75 * p.short_mass * cos2 * (temp2 + gsin2)
-        mi2 = p.short_mass * (1 - 0.75 * cos2 * cos2)
+        cos2, gsin2, temp2, fi2, mi2 = _pole(y[4], y[5], p.short_length, p.short_mass, p)
         xdd = (force + fi1 + fi2) / (mi1 + mi2 + p.cart_mass)
         d[4] = y[5]
         d[5] = -0.75 * (xdd * cos2 + gsin2 + temp2) / p.short_length

@@ -70,9 +70,10 @@ def make_optimiser(
 class Optimiser:
     """Base class: holds the size, dtype, random stream and update count; checkpoints state.
 
-    Subclasses declare their state arrays in ``_arrays`` and integer counters in ``_scalars``;
-    :meth:`state_dict` copies them out and :meth:`load_state_dict` copies them back into the
-    preallocated buffers, so a resumed optimiser continues exactly.
+    Subclasses declare their state arrays in ``_arrays``, their work buffers in ``_scratch``
+    (both allocated here, zeroed, one value per parameter) and integer counters in
+    ``_scalars``; :meth:`state_dict` copies the state out and :meth:`load_state_dict` copies it
+    back into the preallocated buffers, so a resumed optimiser continues exactly.
     """
 
     #: True if ``step`` uses ``grad`` (the fit loop then runs backprop for it)
@@ -80,6 +81,7 @@ class Optimiser:
     #: True if ``step`` calls ``loss_fn`` (the fit loop then builds one per mini-batch)
     needs_loss: bool = False
     _arrays: ClassVar[tuple[str, ...]] = ()
+    _scratch: ClassVar[tuple[str, ...]] = ()
     _scalars: ClassVar[tuple[str, ...]] = ("t",)
 
     def __init__(self, n_params: int, dtype: DTypeLike, rng: np.random.Generator) -> None:
@@ -95,6 +97,8 @@ class Optimiser:
         self.rng = rng
         #: number of updates made so far
         self.t = 0
+        for key in (*self._arrays, *self._scratch):
+            setattr(self, key, self._buffer())
 
     def _buffer(self) -> np.ndarray:
         return np.zeros(self.n_params, self.dtype)

@@ -37,6 +37,15 @@ def _rate(key: str, value: float) -> None:
     S.require(0 <= value < 1, key, value, "must be in [0, 1)")
 
 
+def _leaky_square(avg: np.ndarray, x: np.ndarray, scratch: np.ndarray, rate: float) -> None:
+    """avg <- rate * avg + (1 - rate) * x^2, in place (``scratch`` is overwritten): the leaky
+    average of squares that RMSprop, Adadelta and Adam keep."""
+    avg *= rate
+    np.multiply(x, x, scratch)
+    scratch *= 1.0 - rate
+    avg += scratch
+
+
 @dataclass
 class SGDRegime(RegimeConfig):
     name: str = "sgd"
@@ -50,14 +59,18 @@ class SGD(Optimiser):
     Two numpy calls: eta * g into a scratch buffer, then an in-place subtraction.
     """
 
-    def __init__(self, n_params: int, dtype: DTypeLike, rng: np.random.Generator) -> None:
-        super().__init__(n_params, dtype, rng)
-        self._tmp = self._buffer()
+    _scratch = ("_tmp",)
 
     def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         tmp = self._tmp
         np.multiply(grad, lr, tmp)
         theta -= tmp
+        self.t += 1
+
+    def _descend(self, theta: np.ndarray, step: np.ndarray, lr: float) -> None:
+        """theta <- theta - eta * step (``step`` is scaled in place); one more update."""
+        step *= lr
+        theta -= step
         self.t += 1
 
 
@@ -87,7 +100,6 @@ class Momentum(SGD):
     ) -> None:
         super().__init__(n_params, dtype, rng)
         self.mu = float(mu)
-        self.v = self._buffer()
 
     def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         v, tmp = self.v, self._tmp
@@ -153,18 +165,20 @@ class Adagrad(SGD):
     ) -> None:
         super().__init__(n_params, dtype, rng)
         self.eps = float(eps)
-        self.G = self._buffer()
 
     def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         G, tmp = self.G, self._tmp
         np.multiply(grad, grad, tmp)
         G += tmp
-        np.sqrt(G, tmp)
+        self._rms_step(theta, grad, lr, G)
+
+    def _rms_step(self, theta: np.ndarray, grad: np.ndarray, lr: float, sq: np.ndarray) -> None:
+        """theta <- theta - eta * g / (sqrt(sq) + eps), ``sq`` the kept squares of g."""
+        tmp = self._tmp
+        np.sqrt(sq, tmp)
         tmp += self.eps
         np.divide(grad, tmp, tmp)
-        tmp *= lr
-        theta -= tmp
-        self.t += 1
+        self._descend(theta, tmp, lr)
 
 
 @dataclass
@@ -181,7 +195,7 @@ class RMSpropRegime(RegimeConfig):
 
 
 @OPTIMISERS.register("rmsprop", schema=RMSpropRegime)
-class RMSprop(SGD):
+class RMSprop(Adagrad):
     """RMSprop (Tieleman & Hinton 2012): Adagrad with a leaky average of g^2.
 
         E <- rho * E + (1 - rho) * g^2;  theta <- theta - eta * g / (sqrt(E) + eps)
@@ -200,23 +214,12 @@ class RMSprop(SGD):
         rho: float,
         eps: float,
     ) -> None:
-        super().__init__(n_params, dtype, rng)
+        super().__init__(n_params, dtype, rng, eps=eps)
         self.rho = float(rho)
-        self.eps = float(eps)
-        self.E = self._buffer()
 
     def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
-        E, tmp = self.E, self._tmp
-        E *= self.rho
-        np.multiply(grad, grad, tmp)
-        tmp *= 1.0 - self.rho
-        E += tmp
-        np.sqrt(E, tmp)
-        tmp += self.eps
-        np.divide(grad, tmp, tmp)
-        tmp *= lr
-        theta -= tmp
-        self.t += 1
+        _leaky_square(self.E, grad, self._tmp, self.rho)
+        self._rms_step(theta, grad, lr, self.E)
 
 
 @dataclass
@@ -228,7 +231,7 @@ class AdadeltaRegime(RMSpropRegime):
 
 
 @OPTIMISERS.register("adadelta", schema=AdadeltaRegime)
-class Adadelta(SGD):
+class Adadelta(RMSprop):
     """Adadelta (Zeiler 2012, Algorithm 1), with eta scaling the step (eta = 1 is Zeiler's):
 
         Eg  <- rho * Eg + (1 - rho) * g^2
@@ -236,47 +239,25 @@ class Adadelta(SGD):
         Edx <- rho * Edx + (1 - rho) * dx^2
         theta <- theta + eta * dx
 
-    The ratio of RMS values gives the step the units of theta, so no global rate is needed;
-    Edx accumulates the unscaled dx. eps sits inside the square roots, as in the paper.
+    RMSprop's leaky average of g^2 (and its hyperparameters), plus one of the steps: the ratio
+    of RMS values gives the step the units of theta, so no global rate is needed; Edx
+    accumulates the unscaled dx. eps sits inside the square roots, as in the paper.
     """
 
     _arrays = ("Eg", "Edx")
-
-    def __init__(
-        self,
-        n_params: int,
-        dtype: DTypeLike,
-        rng: np.random.Generator,
-        *,
-        rho: float,
-        eps: float,
-    ) -> None:
-        super().__init__(n_params, dtype, rng)
-        self.rho = float(rho)
-        self.eps = float(eps)
-        self.Eg = self._buffer()
-        self.Edx = self._buffer()
-        self._tmp2 = self._buffer()
+    _scratch = ("_tmp", "_tmp2")
 
     def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         Eg, Edx, tmp, tmp2 = self.Eg, self.Edx, self._tmp, self._tmp2
         rho, eps = self.rho, self.eps
-        Eg *= rho
-        np.multiply(grad, grad, tmp)
-        tmp *= 1.0 - rho
-        Eg += tmp
+        _leaky_square(Eg, grad, tmp, rho)
         np.add(Edx, eps, tmp)
         np.add(Eg, eps, tmp2)
         tmp /= tmp2
         np.sqrt(tmp, tmp)
         tmp *= grad  # tmp = -dx
-        Edx *= rho
-        np.multiply(tmp, tmp, tmp2)
-        tmp2 *= 1.0 - rho
-        Edx += tmp2
-        tmp *= lr
-        theta -= tmp
-        self.t += 1
+        _leaky_square(Edx, tmp, tmp2, rho)
+        self._descend(theta, tmp, lr)
 
 
 @dataclass
@@ -325,8 +306,6 @@ class Adam(SGD):
         self.beta1 = float(beta1)
         self.beta2 = float(beta2)
         self.eps = float(eps)
-        self.m = self._buffer()
-        self.v = self._buffer()
 
     def step(self, theta, grad, lr, loss_fn=None) -> None:  # types: Optimiser.step
         m, v, tmp = self.m, self.v, self._tmp
@@ -335,10 +314,7 @@ class Adam(SGD):
         m *= b1
         np.multiply(grad, 1.0 - b1, tmp)
         m += tmp
-        v *= b2
-        np.multiply(grad, grad, tmp)
-        tmp *= 1.0 - b2
-        v += tmp
+        _leaky_square(v, grad, tmp, b2)
         root_c2 = math.sqrt(1.0 - b2**t)
         np.sqrt(v, tmp)
         tmp += self.eps * root_c2

@@ -39,12 +39,9 @@ from research.train.regime import RegimeConfig
 
 
 @dataclass
-class BoltzmannRegime(RegimeConfig):
-    """Boltzmann training: Gaussian weight perturbations accepted by the Metropolis rule."""
+class AnnealingRegime(RegimeConfig):
+    """What every annealing regime adds: the start temperature ``t0`` and the constant ``k``."""
 
-    name: str = "boltzmann"
-    lr: float = 0.05
-    batch_size: int = 256
     t0: float = 1.0
     k: float = 1.0
 
@@ -55,6 +52,15 @@ class BoltzmannRegime(RegimeConfig):
 
 
 @dataclass
+class BoltzmannRegime(AnnealingRegime):
+    """Boltzmann training: Gaussian weight perturbations accepted by the Metropolis rule."""
+
+    name: str = "boltzmann"
+    lr: float = 0.05
+    batch_size: int = 256
+
+
+@dataclass
 class CauchyRegime(BoltzmannRegime):
     """Cauchy training: heavy-tailed perturbations, fast T0/(1+t) annealing."""
 
@@ -62,12 +68,11 @@ class CauchyRegime(BoltzmannRegime):
 
 
 @dataclass
-class CauchyBackpropRegime(BoltzmannRegime):
-    """Wasserman's hybrid: a ``mix`` of a Cauchy step and a backprop step."""
+class CauchyBackpropRegime(AnnealingRegime):
+    """Wasserman's hybrid: a ``mix`` of a Cauchy step and a backprop step (the base regime's
+    ``lr`` and ``batch_size``)."""
 
     name: str = "cauchy_backprop"
-    lr: float = 0.1
-    batch_size: int = 32
     mix: float = 0.5
 
     def __post_init__(self) -> None:
@@ -99,6 +104,7 @@ class Annealing(Optimiser):
     needs_grad: ClassVar[bool] = False
     needs_loss: bool = True
     _scalars = ("t", "accepted")
+    _scratch = ("_noise", "_backup")
 
     def __init__(
         self,
@@ -114,8 +120,6 @@ class Annealing(Optimiser):
         self.k = float(k)
         self.accepted = 0
         self.loss = math.nan
-        self._noise = self._buffer()
-        self._backup = self._buffer()
 
     def temperature(self, t: int) -> float:
         """T at update ``t`` (1-based)."""
@@ -137,13 +141,18 @@ class Annealing(Optimiser):
         loss_fn: LossFn | None = None,
     ) -> None:
         """One Metropolis step: E0 = loss(theta); theta' = theta + perturbation;
-        keep theta' if dE = loss(theta') - E0 passes :func:`metropolis` at k T(t)."""
-        if loss_fn is None:
+        keep theta' if dE = loss(theta') - E0 passes :func:`metropolis` at k T(t). Where
+        ``needs_loss`` is False (CauchyBackprop at mix = 0) theta' is always kept, unscored."""
+        if loss_fn is None and self.needs_loss:
             raise TypeError(
                 f"{type(self).__name__} needs loss_fn (the loss of the current mini-batch)"
             )
         t = self.t = self.t + 1
         T = self.temperature(t)
+        if not self.needs_loss:
+            self._perturb(theta, grad, lr, T)
+            self.accepted += 1
+            return
         e0 = loss_fn(theta)
         backup = self._backup
         np.copyto(backup, theta)
@@ -244,6 +253,7 @@ class CauchyBackprop(_CauchySteps):
     """
 
     needs_grad: ClassVar[bool] = True
+    _scratch = (*_CauchySteps._scratch, "_tmp")
 
     def __init__(
         self,
@@ -258,26 +268,10 @@ class CauchyBackprop(_CauchySteps):
         super().__init__(n_params, dtype, rng, t0=t0, k=k)
         self.mix = float(mix)
         self.needs_loss = self.mix > 0.0
-        self._tmp = self._buffer()
 
     def _perturb(self, theta: np.ndarray, grad: np.ndarray | None, lr: float, T: float) -> None:
         tmp = self._tmp
         np.multiply(grad, (1.0 - self.mix) * lr, tmp)
         theta -= tmp
-        theta += self._cauchy(self.mix * lr * T)
-
-    def step(
-        self,
-        theta: np.ndarray,
-        grad: np.ndarray | None,
-        lr: float,
-        loss_fn: LossFn | None = None,
-    ) -> None:
-        if self.mix == 0.0:  # plain gradient descent, always accepted
-            tmp = self._tmp
-            np.multiply(grad, lr, tmp)
-            theta -= tmp
-            self.t += 1
-            self.accepted += 1
-            return
-        super().step(theta, grad, lr, loss_fn)
+        if self.mix > 0.0:  # with mix = 0 plain gradient descent: no Cauchy draw
+            theta += self._cauchy(self.mix * lr * T)
