@@ -43,12 +43,15 @@ def clean_fitness(fitness: np.ndarray, P: int, multi: bool = False) -> np.ndarra
     return np.where(np.isfinite(f) | (f == np.inf), f, -np.inf).astype(np.float64)
 
 
-def population_stats(fitness: np.ndarray, genomes: np.ndarray | None = None) -> dict[str, float]:
-    """``fitness/best|mean|std`` of a batch (first column; mean and std over finite values)
-    and, given the genomes, ``diversity`` = mean over genes of the per-gene standard deviation.
-    The one statistics function: engines, the evolution driver and the report use it."""
+def population_stats(
+    fitness: np.ndarray, genomes: np.ndarray | None = None, *, finite_only: bool = True
+) -> dict[str, float]:
+    """``fitness/best|mean|std`` of a batch (first column; mean and std over the finite values,
+    or over all of them: a task's raw scores, where -inf or NaN must show) and, given the
+    genomes, ``diversity`` = mean over genes of the per-gene standard deviation. The one
+    statistics function: engines, the evolution driver and the report use it."""
     f = np.asarray(fitness, dtype=np.float64).reshape(len(fitness), -1)[:, 0]
-    finite = f[np.isfinite(f)]
+    finite = f[np.isfinite(f)] if finite_only else f
     out = {
         "fitness/best": float(f.max()) if len(f) else float("nan"),
         "fitness/mean": float(finite.mean()) if len(finite) else float("nan"),

@@ -73,7 +73,7 @@ def run_champion_test(task: ChampionTested, net, thetas: np.ndarray, result, ind
 def generation_metrics(engine, result, progress: Progress) -> dict[str, float]:
     """A generation's metrics: the task's fitness statistics, evaluations, stage, solvers,
     what the best network achieves, then the engine's own statistics."""
-    metrics = population_stats(result.fitness)
+    metrics = population_stats(result.fitness, finite_only=False)  # non-finite scores show
     metrics.update(
         evals=float(progress.evals),
         stage=float(progress.stage.stage),

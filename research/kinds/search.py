@@ -52,14 +52,21 @@ def trial_body(inner: str | None) -> TrialBody:
 
 
 def _kind_of(option: str) -> str | None:
-    return compose([f"+study={option}"]).study.get("kind")
+    """The kind of study option ``option``; None if it does not compose (a broken file)."""
+    try:
+        return compose([f"+study={option}"]).study.get("kind")
+    except ConfigError:
+        return None
+
+
+def _study_options() -> list[str]:
+    return sorted(p.stem for p in (conf_dir() / "study").glob("*.yaml"))
 
 
 def check_inner(spec: SearchSpec) -> None:
     """``study.inner`` names a study option whose kind is ``evolve``."""
     if spec.study.inner and _kind_of(spec.study.inner) != "evolve":
-        options = sorted(p.stem for p in (conf_dir() / "study").glob("*.yaml"))
-        evolve = [o for o in options if _kind_of(o) == "evolve"]
+        evolve = [o for o in _study_options() if _kind_of(o) == "evolve"]
         raise ConfigError(
             f"study.inner={spec.study.inner!r} is not allowed: name an evolve study "
             f"({', '.join(evolve)})"

@@ -88,7 +88,11 @@ def test_unknown_task_lists_the_choices():
         ("classify", {"chunk": 0}, "task.chunk=0 is not allowed"),
         ("classify", {"data": "sine"}, "needs classification data; 'sine' is regression"),
         ("classify", {"data": "nosuch"}, "unknown data set 'nosuch'"),
-        ("classify", {"data": "parity", "data_params": {"bits": 3}}, "unknown setting 'bits' for data set 'parity'"),
+        (
+            "classify",
+            {"data": "parity", "data_params": {"bits": 3}},
+            "unknown setting 'bits' for data set 'parity'",
+        ),
         ("regress", {"data": "xor"}, "use task=classify"),
         ("regress", {"target": -1}, "task.target=-1 is not allowed"),
     ],
