@@ -17,7 +17,7 @@ Layering (a layer imports itself and the layers in its last column; :data:`LAYER
 =========  ==============================================================  ======================
 layer      units                                                           may import
 =========  ==============================================================  ======================
-core       research (package), errors, registry, schema, threads           (nothing else)
+core       research (package), errors, progress, registry, schema, threads (nothing else)
 data       research.data                                                   core
 nn         research.nn                                                     core, data
 train      research.train                                                  core, data, nn
@@ -67,6 +67,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "core": (
         "research",
         "research.errors",
+        "research.progress",
         "research.registry",
         "research.schema",
         "research.threads",

@@ -12,12 +12,9 @@ No checkpoints: a crashed trial is retried from scratch.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
-
-from tqdm import tqdm
 
 from research.errors import ConfigError
 from research.evolve import checkpoint
@@ -33,6 +30,7 @@ from research.evolve.runs import (
     stage_run,
 )
 from research.evolve.setup import EvolveSetup
+from research.progress import Progress as Bar
 from research.tasks import StatefulTask, Task
 from research.track import TrackedRun, Tracker
 from research.track import tags as T
@@ -65,7 +63,7 @@ class ParentSink:
         self.tracker: Tracker | None = None
         self.parent: TrackedRun | None = None
         self.stage_run: TrackedRun | None = None
-        self.bar: tqdm | None = None
+        self.bar: Bar | None = None
 
     def open(self, engine: Engine) -> tuple[Progress, Task]:
         """Resume from the newest checkpoint (engine, progress, a stateful task's state) or
@@ -94,14 +92,7 @@ class ParentSink:
         task = ev.make_task(progress.stage.stage)
         if restored is not None and "task" in restored[1]:  # a stateful task (coevolution)
             task.load_state_dict(restored[1]["task"])
-        self.bar = tqdm(
-            total=ev.study.generations,
-            initial=progress.generation,
-            desc=ev.name,
-            unit="gen",
-            disable=None,
-            file=sys.stderr,
-        )
+        self.bar = Bar(ev.study.generations, ev.name, "gen", initial=progress.generation)
         return progress, task
 
     def log(self, metrics: Mapping[str, float], generation: int) -> None:
@@ -129,8 +120,7 @@ class ParentSink:
                 state["task"] = task.state_dict()
             checkpoint.save(self.ckdir, progress.generation, state)
             fault("after_checkpoint")
-        self.bar.update(1)
-        self.bar.set_postfix(best=f"{metrics['fitness/best']:.4g}", evals=progress.evals)
+        self.bar.update(1, best=f"{metrics['fitness/best']:.4g}", evals=progress.evals)
         return False
 
     def interrupted(self, exc: BaseException) -> None:

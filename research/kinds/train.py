@@ -3,16 +3,15 @@ and the body of every search trial that trains a network."""
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from research.kinds.base import InRunResult, Kind, Outcome, StepReport
+from research.progress import Progress
 from research.report.curves import close, learning_curve_figure
 from research.track import RunReporter, Tracker
 from research.track import tags as T
@@ -38,17 +37,17 @@ METRICS = (
 
 
 class _Bar:
-    """Wraps a reporter with a tqdm bar over epochs (shown only on a terminal)."""
+    """Wraps a reporter with the progress over epochs on stderr (a tqdm bar on a terminal,
+    else a line now and then: :mod:`research.progress`)."""
 
     def __init__(self, inner, total: int, desc: str) -> None:
         self.inner = inner
-        self.bar = tqdm(total=total, desc=desc, unit="epoch", disable=None, file=sys.stderr)
+        self.bar = Progress(total, desc, "epoch")
 
     def epoch(self, step: int, metrics) -> bool:
         if step > 0:
-            self.bar.update(1)
             shown = {k: f"{v:.4g}" for k, v in metrics.items() if k.startswith("val/")}
-            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1, **shown)
         return self.inner.epoch(step, metrics)
 
     def close(self) -> None:

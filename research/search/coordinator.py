@@ -9,8 +9,11 @@ the figures and the study report.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import optuna
 
 from research.search.driver import (
     StudyHandle,
@@ -29,6 +32,7 @@ from research.search.summary import summary_lines
 from research.search.trial import TrialBody
 from research.search.workers import start_workers, stop_workers, wait_for
 from research.track import Tracker
+from research.track import tags as T
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,15 @@ def run_study(
     check_storage(spec.study.storage, spec.root, spec.name)
     storage = open_storage(spec.study.storage, spec.root, spec.name)  # a bad URL fails here
     tracker = Tracker.from_config(spec.tracking)
+    finished = _finished_already(spec, body, tracker, storage)
+    if finished is not None:  # nothing to run: its runs, figures and report stay as they are
+        return finished
     handle = open_study(spec, body, tracker, command, create=True, storage=storage)
+    counted = progress_counts(handle.study)["counted"]
+    if counted:
+        print(
+            f"resuming study {spec.name!r} at trial {counted + 1}/{spec.n_trials}", file=sys.stderr
+        )
     remember_storage(spec.study.storage, spec.root, spec.name)
     close_orphan_runs(handle)
     _run_trials(handle, args, worker)
@@ -78,6 +90,26 @@ def run_study(
     if others:
         lines.insert(1, f"{others} trial(s) still running in other worker processes")
     return SearchOutcome(handle, complete, lines)
+
+
+def _finished_already(spec: SearchSpec, body: TrialBody, tracker: Tracker, storage):
+    """The outcome of a study that already has its ``n_trials`` and nothing running or
+    queued, without reopening its parent run; None if there is work to do (or no study)."""
+    try:
+        study = optuna.load_study(study_name=spec.name, storage=storage)
+    except KeyError:
+        return None
+    counts = progress_counts(study)
+    if counts["counted"] < spec.n_trials or counts["running"] or counts["waiting"]:
+        return None
+    handle = StudyHandle(spec, body, study, tracker, study.user_attrs.get(T.PARENT_RUN_ATTR, ""))
+    lines = summary_lines(handle)
+    lines.insert(
+        0,
+        f"study {spec.name!r} is complete ({counts['counted']}/{spec.n_trials}); raise "
+        "study.n_trials to extend it",
+    )
+    return SearchOutcome(handle, True, lines)
 
 
 def _run_trials(handle: StudyHandle, args: list[str], worker: Callable[[list[str]], None]):

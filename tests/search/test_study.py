@@ -343,3 +343,25 @@ def test_an_inner_study_that_is_not_an_evolution_is_refused(isolated, capsys):
     assert main(["+study=tune_evolve", "study.inner=bayes"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "evolve study" in err[0]
+
+
+def test_a_rerun_says_resume_or_complete_and_leaves_a_finished_study_untouched(
+    isolated, capsys, conf
+):
+    args = [conf, "+study=fast", "regime.epochs=2"]
+    assert main([*args, "study.n_trials=2"]) == 0
+    assert "resuming" not in capsys.readouterr().err
+    assert main([*args, "study.n_trials=3"]) == 0
+    assert "resuming study 'fast' at trial 3/3" in capsys.readouterr().err
+    report = isolated / "studies" / "fast" / "report.html"
+    written = report.stat().st_mtime_ns
+    _, parents, children = study_runs(isolated, "fast")
+    assert main([*args, "study.n_trials=3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("study 'fast' is complete (3/3); raise study.n_trials to extend it")
+    assert "best" in out  # the table is shown again
+    assert report.stat().st_mtime_ns == written  # report, figures, runs left as they were
+    _, parents_after, children_after = study_runs(isolated, "fast")
+    assert [p.info.status for p in parents_after] == ["FINISHED"]
+    assert parents_after[0].info.end_time == parents[0].info.end_time
+    assert len(children_after) == len(children) == 3
