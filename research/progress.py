@@ -7,11 +7,13 @@ last line at :meth:`Progress.close` if the last one printed is out of date::
     bayes: 12/80 trials, pruned 3, failed 0, best val/acc 0.7012, 2m10s elapsed, ETA 12m04s
 
 ETA is the mean time per unit done since the start (not counting a resumed ``initial``) times
-the units left; it is left out until one unit is done. Nothing goes to stdout.
+the units left; it is left out until a unit is done, and once none is left. Nothing goes to
+stdout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -142,10 +144,8 @@ class Progress:
 
     def _print(self, now: float | None = None) -> None:
         now = self.clock() if now is None else now
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a broken stderr must not stop the work
             print(self.line(now), file=self.file, flush=True)
-        except (OSError, ValueError):  # a closed or broken stderr must not stop the work
-            pass
         self.printed, self.last_print = self._state(), now
 
     def line(self, now: float | None = None) -> str:
@@ -162,8 +162,8 @@ class Progress:
         return ", ".join(parts)
 
     def eta(self, now: float) -> float | None:
-        """Seconds left at the mean pace so far; ``None`` when unknown."""
+        """Seconds left at the mean pace so far; ``None`` when unknown or none are left."""
         units = self.done - self.initial
-        if self.total is None or units <= 0:
+        if self.total is None or units <= 0 or self.done >= self.total:
             return None
         return (now - self.started) / units * max(0, self.total - self.done)

@@ -92,7 +92,13 @@ class ParentSink:
         task = ev.make_task(progress.stage.stage)
         if restored is not None and "task" in restored[1]:  # a stateful task (coevolution)
             task.load_state_dict(restored[1]["task"])
-        self.bar = Bar(ev.study.generations, ev.name, "gen", initial=progress.generation)
+        self.bar = Bar(
+            ev.study.generations,
+            ev.name,
+            "gen",
+            initial=progress.generation,
+            names={"best": "generation best"},  # fitness/best, in the plain line
+        )
         return progress, task
 
     def log(self, metrics: Mapping[str, float], generation: int) -> None:
