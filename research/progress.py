@@ -96,6 +96,15 @@ class Progress:
         if self.bar is not None:
             self.bar.set_postfix(shown, refresh=False)
 
+    def set_total(self, total: int | None) -> None:
+        """The end moved (an evaluation budget reached before the last generation)."""
+        if total == self.total:
+            return
+        self.total = total
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
+
     def update(self, n: int = 1, **shown: Any) -> None:
         """``n`` more units done (and, if given, what is shown now)."""
         if shown:

@@ -19,6 +19,13 @@ import numpy as np
 import scipy.special  # noqa: F401 - loads scipy's own BLAS now, so that a limit covers it too
 from threadpoolctl import threadpool_info, threadpool_limits
 
+try:  # numpy's own record of its SIMD targets, as numpy.show_runtime() reads it
+    from numpy._core._multiarray_umath import __cpu_baseline__, __cpu_dispatch__, __cpu_features__
+
+    _CPU = (__cpu_baseline__, __cpu_dispatch__, __cpu_features__)
+except ImportError:
+    _CPU = None
+
 AUTO = "auto"
 ALLOWED = "auto, null (BLAS's own default) or an int >= 1"
 #: threads per process under ``auto``: with one process computing, and with several
@@ -103,6 +110,16 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def numpy_simd() -> str:
+    """The SIMD targets numpy's own loops run on this CPU (``exp``, ``tanh``, sums): other
+    targets round some results differently, so they belong with the BLAS kernel among what a
+    run's numbers depend on (``NPY_DISABLE_CPU_FEATURES`` changes them)."""
+    if _CPU is None:  # another numpy layout: say so rather than guess
+        return "unknown"
+    baseline, dispatch, features = _CPU
+    return " ".join([*baseline, *(f for f in dispatch if features.get(f))])
+
+
 def _static_tags() -> dict[str, str]:
     if "static" not in _state:
         lib = _numpy_blas(_blas())
@@ -114,6 +131,7 @@ def _static_tags() -> dict[str, str]:
         _state["static"] = {
             "blas.library": library,
             "versions.numpy": np.__version__,
+            "numpy.simd": numpy_simd(),
             "cpu.model": cpu_model(),
             "cpu.count": str(os.cpu_count()),
         }

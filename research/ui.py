@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 
+from research.track.links import MODE, UI_PORT, experiment_names, lookup, run_url
 from research.track.store import resolve_store
 
 EXIT_USAGE, EXIT_ENVIRONMENT = 2, 1
@@ -101,9 +102,25 @@ def _free_port(host: str, busy: int) -> int:
     return 5001 if busy != 5001 else 5002
 
 
-def main(argv: list[str] | None = None) -> int:
+def landing_page(store, base: str, study: str | None, run_id: str | None):
+    """(the page to open, None), or (None, the error line) when ``study`` or ``run_id`` is
+    not in the store. Without either: the experiments, in model-training mode."""
+    if study is None and run_id is None:
+        return f"{base}/#/experiments?{MODE}", None
+    run = lookup(store, study=study, run_id=run_id)
+    if run_id is not None:
+        missing = f"error: --run {run_id}: no such run in {store.local_db}"
+    else:
+        names = ", ".join(experiment_names(store)) or "none yet"
+        missing = f"error: --study {study}: no such study in {store.local_db}; studies: {names}"
+    if run is None:
+        return None, missing
+    return run_url(store, run.info.experiment_id, run.info.run_id, base=base), None
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = _Parser(prog="python -m research.ui", description=__doc__)
-    parser.add_argument("--port", default="5000", help="1..65535 (default 5000)")
+    parser.add_argument("--port", default=str(UI_PORT), help=f"1..65535 (default {UI_PORT})")
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default loopback)")
     parser.add_argument(
         "--allow-remote",
@@ -111,7 +128,14 @@ def main(argv: list[str] | None = None) -> int:
         help="allow a --host other than loopback (the UI has no login: see the README)",
     )
     parser.add_argument("--root", default=None, help="project root holding mlruns/ (default cwd)")
-    args = parser.parse_args(argv)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--study", default=None, help="print the link to this study's parent run")
+    which.add_argument("--run", default=None, help="print the link to this run (a run id)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     port = parse_port(args.port)
     if port is None:
         print(f"error: --port={args.port} is not allowed: must be in 1..65535", file=sys.stderr)
@@ -128,26 +152,26 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    shown = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
+    base = f"http://{shown}:{port}"
+    page, problem = landing_page(store, base, args.study, args.run)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
     if remote:
         print(REMOTE_WARNING.format(host=args.host, port=port), file=sys.stderr)
+    if args.study or args.run:  # the link, even if a UI already serves this port
+        print(f"open: {page}")
+        sys.stdout.flush()
     problem = port_problem(args.host, port)
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_ENVIRONMENT
-    cmd = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "ui",
-        "--backend-store-uri",
-        store.tracking_uri,
-        "--host",
-        args.host,
-        "--port",
-        str(port),
-    ]
-    shown = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
-    print(f"MLflow UI on http://{shown}:{port} (store {store.tracking_uri}); Ctrl-C stops")
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store.tracking_uri]
+    cmd += ["--host", args.host, "--port", str(port)]
+    print(f"MLflow UI on {base} (store {store.tracking_uri}); Ctrl-C stops")
+    if not (args.study or args.run):
+        print(f"open: {page}")
     sys.stdout.flush()
     os.execv(sys.executable, cmd)
     return 0  # not reached

@@ -136,6 +136,20 @@ def test_on_a_terminal_it_is_the_tqdm_bar():
     assert not re.search(r"elapsed, ETA", text)
 
 
+def test_the_end_can_move_on_a_terminal_and_off_it():
+    """An evolution whose evaluation budget ends it early counts to that generation."""
+    out = io.StringIO()
+    bar = Progress(200, "cmaes", "gen", file=out, terminal=True, seconds=0)
+    bar.set_total(4)
+    bar.update(1)
+    bar.close()
+    assert "1/4" in out.getvalue() and "/200" not in out.getvalue().rsplit("\r", 1)[-1]
+    bar, out, clock = plain(0, total=200)
+    bar.set_total(4)
+    bar.update(1)
+    assert lines(out)[-1].startswith("bayes: 1/4 trials")
+
+
 # -- the three loops, in real processes with stderr piped (not a terminal) -----------------
 
 

@@ -8,7 +8,10 @@ registry names, whose ``__post_init__`` checks ranges, then checks memory and fo
 (:mod:`research.config.validate`, :mod:`research.config.memory`,
 :mod:`research.config.environment`). Both happen before any run or study exists, and every
 problem becomes one :class:`~research.errors.ConfigError` line naming the key, the bad value
-and what is allowed.
+and what is allowed (:mod:`research.config.explain`: the expected type, the nearest key).
+Hydra's command-line flags (``--cfg``, ``--info``, ``--help``) are read in
+:mod:`research.config.cli`, ``-m`` sweeps expanded and validated in
+:mod:`research.config.sweep`.
 """
 
 from omegaconf import DictConfig, ListConfig

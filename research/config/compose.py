@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.object_type import ObjectType
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
+from research.config.explain import explain, unknown_key
 from research.config.schema import REGISTRIES, store_schemas
 from research.errors import ConfigError
 from research.registry import is_import_path
@@ -29,53 +34,92 @@ def conf_dir() -> Path:
     return Path(str(resources.files("research.conf")))
 
 
-def explain(exc: BaseException) -> str:
-    """One line from a Hydra/OmegaConf error, keeping the key and the allowed choices."""
-    text = str(exc).strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    missing = re.search(r"Could not find '([^']+)'", text)
-    if missing:
-        return _unknown_option(missing.group(1), text, lines)
-    key = re.search(r"full_key:\s*(\S+)", text)
-    head = lines[0] if lines else type(exc).__name__
-    cause = exc.__cause__
-    if cause is not None and head.startswith("Could not override"):
-        inner = str(cause).strip().splitlines()
-        if inner:
-            return f"{head.rstrip('.')}: {inner[0]}"
-    if key and key.group(1) not in head:
-        return f"{key.group(1)}: {head}"
-    return head
-
-
-def _unknown_option(path: str, text: str, lines: list[str]) -> str:
-    """``unknown <group> '<option>'; choose one of: ...`` from Hydra's missing-option error."""
-    group = path.split("/")[0]
-    options = [line for line in lines if not line.startswith(("Available", "Config search", "In "))]
-    avail = re.search(
-        r"Available options in '[^']+':\s*(.*?)(?:\n\s*\n|Config search|$)", text, re.S
-    )
-    names = avail.group(1).split() if avail else options
-    names = [n for n in names if not n.startswith("base_")]
-    return f"unknown {group} {path.split('/', 1)[-1]!r}; choose one of: " + ", ".join(names)
-
-
-def compose(overrides: list[str] | tuple[str, ...] = (), config_name: str = "config") -> DictConfig:
+def compose(
+    overrides: list[str] | tuple[str, ...] = (), config_name: str = "config", hydra: bool = False
+) -> DictConfig:
     """Compose ``conf/<config_name>.yaml`` with Hydra command-line ``overrides``.
 
     Raises :class:`ConfigError` (one line) for unknown keys, wrong types, unknown group options
     and malformed overrides. A group option that only names a plugin's component by import
     path (no ``base_*`` schema in its defaults) is composed again on top of that component's
-    schema, so its fields can be overridden like a built-in's.
+    schema, so its fields can be overridden like a built-in's. With ``hydra``, the result
+    holds Hydra's own node too (``hydra.runtime.choices``, ``config_sources``...).
     """
     store_schemas()
     try:
-        return _compose(list(overrides), config_name)
-    except ConfigError:
-        plugged = _plugin_overrides(list(overrides), config_name)
-        if not plugged:
-            raise
-    return _compose(plugged, config_name)
+        try:
+            return _compose(list(overrides), config_name, hydra)
+        except ConfigError:
+            plugged = _plugin_overrides(list(overrides), config_name)
+            if not plugged:
+                raise
+        return _compose(plugged, config_name, hydra)
+    except UnknownKey as exc:
+        raise ConfigError(_suggest(exc.key, list(overrides), config_name)) from None
+
+
+class UnknownKey(ConfigError):
+    """An override names a key the config does not have (``regime.lrr``, ``regmie``)."""
+
+    def __init__(self, key: str, line: str) -> None:
+        super().__init__(line)
+        self.key = key
+
+
+def _suggest(key: str, overrides: list[str], config_name: str) -> str:
+    """The one line for an unknown ``key``, naming the nearest key of the config composed
+    with the other group selections (or with none, if those fail too) and the groups."""
+    others = [o for o in overrides if _key_of(o) != key]
+    selections = [o for o in others if "." not in _key_of(o) or _key_of(o).startswith("hydra.")]
+    cfg = None
+    for attempt in (selections, [o for o in selections if _key_of(o).startswith("hydra.")]):
+        try:
+            cfg = _compose(attempt, config_name)
+            break
+        except ConfigError:
+            continue
+    try:
+        groups = list(config_groups(selections))
+    except (HydraException, OmegaConfBaseException, ValueError):
+        groups = []
+    return unknown_key(key, cfg, groups)
+
+
+def _key_of(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def config_groups(overrides: list[str] | tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """Every config group of the search path (``conf/``, the ConfigStore and the folders a
+    ``hydra.searchpath`` override adds) with its options, but Hydra's own groups and the
+    stored schemas (``base_*``)."""
+    fixed = [o for o in overrides if _key_of(o).startswith("hydra.")]
+    with config_loader() as loader:
+        return {
+            group: [
+                name
+                for name in loader.get_group_options(group, ObjectType.CONFIG, "config", fixed)
+                if not name.startswith(HIDDEN_OPTIONS)
+            ]
+            for group in sorted(loader.list_groups(""))
+            if group != "hydra"
+        }
+
+
+#: options that are schemas or generated, not a user's choice
+HIDDEN_OPTIONS = ("base_", "_plugin_")
+
+
+@contextmanager
+def config_loader() -> Iterator[Any]:
+    """Hydra's config loader over ``conf/`` and the ConfigStore (group listings, globs)."""
+    store_schemas()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            yield GlobalHydra.instance().config_loader()
+    finally:
+        GlobalHydra.instance().clear()
 
 
 def _compose(overrides: list[str], config_name: str, hydra: bool = False) -> DictConfig:
@@ -86,6 +130,9 @@ def _compose(overrides: list[str], config_name: str, hydra: bool = False) -> Dic
                 config_name=config_name, overrides=overrides, return_hydra_config=hydra
             )
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        key = _unknown(exc)
+        if key is not None:
+            raise UnknownKey(key, explain(exc)) from None
         raise ConfigError(explain(exc)) from None
     except yaml.YAMLError as exc:  # a config file (a user's study) that is not valid YAML
         raise ConfigError(_explain_yaml(exc)) from None
@@ -96,6 +143,14 @@ def _compose(overrides: list[str], config_name: str, hydra: bool = False) -> Dic
         ) from None
     finally:
         GlobalHydra.instance().clear()
+
+
+def _unknown(exc: BaseException) -> str | None:
+    """The key of ``Could not override 'K'`` when the config has no key K."""
+    head = re.match(r"Could not override '([^']+)'", str(exc))
+    if head and isinstance(exc.__cause__, (ConfigAttributeError, ConfigKeyError)):
+        return head.group(1)
+    return None
 
 
 def _plugin_overrides(overrides: list[str], config_name: str) -> list[str]:

@@ -10,7 +10,7 @@ line naming the full key (``regime.lr=-1.0 is not allowed: must be > 0``).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -18,10 +18,10 @@ from omegaconf.errors import OmegaConfBaseException
 
 from research import schema as S
 from research import threads
-from research.config.compose import explain
 from research.config.environment import check_environment
+from research.config.explain import explain, unknown_key
 from research.config.memory import check_memory
-from research.config.schema import schema_of
+from research.config.schema import Config, schema_of
 from research.data.checks import check_splits
 from research.errors import ConfigError
 
@@ -34,6 +34,7 @@ def validate(cfg: DictConfig) -> dict[str, Any]:
         OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as exc:
         raise ConfigError(explain(exc)) from None
+    _check_root_keys(cfg)
     S.name_ok("name", cfg.name)
     S.seed("seed", cfg.seed)
     task = cfg.get("task")
@@ -55,6 +56,15 @@ def validate(cfg: DictConfig) -> dict[str, Any]:
     return objects
 
 
+def _check_root_keys(cfg: DictConfig) -> None:
+    """A key Hydra's ``+`` added at the top that the root config does not know
+    (``+stduy=bayes``) is a typo, not a setting: nothing would ever read it."""
+    known = [f.name for f in fields(Config)]
+    for key in cfg:
+        if key not in known and key != "hydra":
+            raise ConfigError(unknown_key(str(key), None, known))
+
+
 def _to_object(cfg: DictConfig, group: str) -> Any:
     """The group as its schema's object. A group composed without its schema (a plugin's
     YAML that only names its component) is merged into the schema first, and the merged
@@ -69,11 +79,17 @@ def _to_object(cfg: DictConfig, group: str) -> Any:
             plain = OmegaConf.to_container(node, resolve=True)  # another type: its values
             node = OmegaConf.merge(OmegaConf.structured(schema), plain)
             cfg[group] = node
-        return OmegaConf.to_object(node)
+        obj = OmegaConf.to_object(node)
     except ConfigError as exc:
         raise ConfigError(f"{group}.{exc}") from None
     except OmegaConfBaseException as exc:
         raise ConfigError(explain(exc)) from None
+    known = {f.name for f in fields(schema)}
+    extra = [k for k in node if k not in known]  # added with Hydra's ``+``: a typo
+    if extra:
+        siblings = [f"{group}.{k}" for k in known]
+        raise ConfigError(unknown_key(f"{group}.{extra[0]}", None, siblings))
+    return obj
 
 
 def _check_finite(key: str, value: Any) -> None:

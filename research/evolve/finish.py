@@ -22,16 +22,31 @@ from research.evolve.setup import EvolveSetup
 from research.tasks.pole import GENERALISATION_STARTS
 from research.track import TrackedRun
 from research.track import tags as T
-from research.track.store import study_dir
+from research.track.links import artifact_location, link_line
+from research.track.models import LoggedNetwork
+from research.track.store import resolve_store, study_dir
 
 
 @dataclass
 class Publish:
     """What the study kind lends the finishing step: ``pareto_figure(values, title)`` (a
-    matplotlib figure of the front) and ``report(name, root, store) -> html path``."""
+    matplotlib figure of the front), ``report(name, root, store) -> html path`` and
+    ``log_model(run, model group, net, name) -> LoggedNetwork | None`` (the champion as a
+    registered MLflow model)."""
 
     pareto_figure: Callable[[np.ndarray, str], Any] | None = None
     report: Callable[[str, Path, Any], Path] | None = None
+    log_model: Callable[[TrackedRun, Any, Any, str], LoggedNetwork | None] | None = None
+
+
+@dataclass
+class Champion:
+    """Where the champion went: ``champion.npz``'s location, its MLflow model (if logged)
+    and its generalisation score (if the task has one)."""
+
+    weights: str = ""
+    model: LoggedNetwork | None = None
+    generalisation: int | None = None
 
 
 def summary_tags(p: Progress) -> dict[str, Any]:
@@ -51,21 +66,58 @@ def finish(
 ) -> list[str]:
     """Champion weights and config, Pareto front, summary tags; returns the printed lines."""
     tags = summary_tags(p)
-    generalisation = None
+    champion = Champion()
     with tempfile.TemporaryDirectory() as tmp:
         if p.champion is not None:
-            generalisation = _log_champion(ev, parent, p, Path(tmp))
-            if generalisation is not None:
-                tags[T.EVOLVE_GENERALISATION] = generalisation
+            champion = _log_champion(ev, parent, p, Path(tmp), publish)
+            if champion.generalisation is not None:
+                tags[T.EVOLVE_GENERALISATION] = champion.generalisation
+            if champion.model is not None:
+                tags.update(champion.model.tags())
         if len(ev.study.objectives) > 1 and isinstance(engine, ParetoArchive):
             _log_front(ev, parent, engine, Path(tmp), publish)
+    tags[T.NOTE] = _note(parent, p, champion)  # in the same write as the summary
     parent.set_tags(tags)
-    return lines(ev, p, generalisation)
+    return lines(ev, p, champion, parent)
 
 
-def _log_champion(ev: EvolveSetup, parent: TrackedRun, p: Progress, tmp: Path) -> int | None:
-    """The champion's weights (``champion.npz``) and summary (``champion.json``), scored once
-    more on the goal task; returns its generalisation score if the task has one."""
+def recorded(parent: TrackedRun) -> Champion | None:
+    """The champion a finished evolution already logged, read back from its parent run's
+    tags (a rerun of a complete study logs, registers and reports nothing again); None when
+    this parent never finished."""
+    tags = parent.client.get_run(parent.run_id).data.tags
+    if T.EVOLVE_CHAMPION_FITNESS not in tags:
+        return None
+    model = None
+    if T.MODEL_URI in tags:
+        name, _, version = tags.get(T.MODEL_REGISTERED, "").rpartition("/")
+        model = LoggedNetwork(tags[T.MODEL_URI], name or None, version or None)
+    score = tags.get(T.EVOLVE_GENERALISATION)
+    weights = artifact_location(parent, "champion.npz")
+    return Champion(weights, model, None if score is None else int(score))
+
+
+def _note(parent: TrackedRun, p: Progress, champion: Champion) -> str:
+    """The parent run's description, completed with the outcome."""
+    head = parent.client.get_run(parent.run_id).data.tags.get(T.NOTE, "")
+    head = head.split("\n\nOutcome:", 1)[0]
+    outcome = (
+        f"{p.generation} generations, {p.evals} evaluations, champion fitness "
+        f"{p.champion_fitness:.6g}"
+        + (f", solved after {p.solved_at} evaluations" if p.solved_at is not None else "")
+    )
+    if champion.model is not None:
+        model = champion.model
+        outcome += f"; champion as an MLflow model: `{model.registered_uri or model.uri}`"
+    return f"{head}\n\nOutcome: {outcome}".lstrip()
+
+
+def _log_champion(
+    ev: EvolveSetup, parent: TrackedRun, p: Progress, tmp: Path, publish: Publish
+) -> Champion:
+    """The champion's weights (``champion.npz``), summary (``champion.json``) and MLflow
+    model, scored once more on the goal task (its generalisation score, if the task has
+    one)."""
     theta = ev.decode(p.champion[None, :])
     goal_task = ev.make_task(ev.staging.n_stages - 1)
     final = goal_task.evaluate(ev.net, theta)
@@ -86,7 +138,15 @@ def _log_champion(ev: EvolveSetup, parent: TrackedRun, p: Progress, tmp: Path) -
         },
         "champion.json",
     )
-    return None if generalisation is None else int(np.asarray(generalisation)[0])
+    model = None
+    if publish.log_model is not None and _tracking(ev).get("log_model", True):
+        model = publish.log_model(parent, ev.model_cfg, ev.net, ev.name)
+    score = None if generalisation is None else int(np.asarray(generalisation)[0])
+    return Champion(artifact_location(parent, "champion.npz"), model, score)
+
+
+def _tracking(ev: EvolveSetup):
+    return (ev.cfg.get("tracking") if ev.cfg is not None else None) or {}
 
 
 def _log_front(
@@ -102,8 +162,9 @@ def _log_front(
         parent.log_figure(publish.pareto_figure(np.asarray(values), ev.name), "pareto_front.png")
 
 
-def lines(ev: EvolveSetup, p: Progress, generalisation: int | None) -> list[str]:
+def lines(ev: EvolveSetup, p: Progress, champion: Champion, parent: TrackedRun) -> list[str]:
     """What the command prints at the end (the report's line is inserted before the last)."""
+    generalisation = champion.generalisation
     out = [
         f"evolution {ev.name!r}: {p.generation} generations, {p.evals} evaluations, "
         f"best fitness {p.champion_fitness:.6g}"
@@ -113,8 +174,15 @@ def lines(ev: EvolveSetup, p: Progress, generalisation: int | None) -> list[str]
         out.append(f"  generalisation: {generalisation}/{GENERALISATION_STARTS} starts")
     if p.stage_evals:
         out.append(f"  stages left after evaluations {p.stage_evals}")
-    out.append(
-        f"MLflow experiment {ev.name!r}, parent run {p.parent_run_id}: python -m research.ui"
+    if champion.weights:
+        out.append(f"champion: {champion.weights}")
+    if champion.model is not None:
+        uri = champion.model.registered_uri or champion.model.uri
+        out.append(f"  as an MLflow model: mlflow.pyfunc.load_model({uri!r})")
+    tracking = _tracking(ev)
+    store = resolve_store(
+        tracking.get("kind", "local"), tracking.get("uri"), tracking.get("root") or str(ev.root)
     )
+    out.append(link_line(store, parent.experiment_id, parent.run_id))
     out.append(f"checkpoints: {study_dir(ev.root, ev.name) / 'checkpoints'}/")
     return out

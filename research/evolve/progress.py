@@ -4,6 +4,7 @@ update it: evaluations, the champion on the goal task, when it was first solved,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,41 @@ def done(study: Any, p: Progress) -> bool:
     if study.max_evals is not None and p.evals >= study.max_evals:
         return True
     return study.stop_on_solve and p.solved_at is not None
+
+
+def planned_generations(study: Any, p: Progress, per_generation: int) -> int:
+    """The generation the budget ends at: ``study.generations``, or earlier when
+    ``study.max_evals`` runs out first at ``per_generation`` evaluations a generation (solving
+    the task may end it sooner still)."""
+    total = study.generations
+    if study.max_evals is not None and per_generation > 0:
+        left = max(0, study.max_evals - p.evals)
+        total = min(total, p.generation + math.ceil(left / per_generation))
+    return max(total, p.generation)
+
+
+def evals_shown(study: Any, p: Progress) -> str:
+    """``1,230/3,000`` (of ``max_evals``), or ``1,230`` without an evaluation budget."""
+    if study.max_evals is None:
+        return f"{p.evals:,}"
+    return f"{p.evals:,}/{study.max_evals:,}"
+
+
+def resume_note(name: str, p: Progress, total: int) -> str:
+    """What a rerun that resumes says (on stderr), as a search's does."""
+    return f"resuming study {name!r} at generation {p.generation + 1}/{total}"
+
+
+def complete_note(name: str, study: Any, p: Progress) -> str:
+    """What a rerun of a finished evolution says: which budget ended it, what extends it."""
+    if p.generation >= study.generations:
+        spent, knob = f"{p.generation}/{study.generations} generations", "study.generations"
+    elif study.max_evals is not None and p.evals >= study.max_evals:
+        spent, knob = f"{p.evals:,}/{study.max_evals:,} evaluations", "study.max_evals"
+    else:
+        spent = f"solved after {p.solved_at:,} evaluations, generation {p.generation}"
+        return f"study {name!r} is complete ({spent}); set study.stop_on_solve=false to go on"
+    return f"study {name!r} is complete ({spent}); raise {knob} to extend it"
 
 
 def update_champion(progress: Progress, genomes: np.ndarray, result, best: int) -> None:

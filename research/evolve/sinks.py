@@ -12,6 +12,7 @@ No checkpoints: a crashed trial is retried from scratch.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,8 +20,15 @@ from typing import Any, Protocol
 from research.errors import ConfigError
 from research.evolve import checkpoint
 from research.evolve.engine import Engine
-from research.evolve.finish import Publish, finish
-from research.evolve.progress import Progress, done
+from research.evolve.finish import Publish, finish, lines, recorded
+from research.evolve.progress import (
+    Progress,
+    complete_note,
+    done,
+    evals_shown,
+    planned_generations,
+    resume_note,
+)
 from research.evolve.runs import (
     close_orphans,
     create_parent,
@@ -64,6 +72,8 @@ class ParentSink:
         self.parent: TrackedRun | None = None
         self.stage_run: TrackedRun | None = None
         self.bar: Bar | None = None
+        self.complete: str | None = None  # a rerun of a finished evolution says so
+        self.evals_seen = 0  # evaluations when the bar last moved
 
     def open(self, engine: Engine) -> tuple[Progress, Task]:
         """Resume from the newest checkpoint (engine, progress, a stateful task's state) or
@@ -92,14 +102,29 @@ class ParentSink:
         task = ev.make_task(progress.stage.stage)
         if restored is not None and "task" in restored[1]:  # a stateful task (coevolution)
             task.load_state_dict(restored[1]["task"])
+        self._open_bar(engine, progress)
+        return progress, task
+
+    def _open_bar(self, engine: Engine, progress: Progress) -> None:
+        """The bar counts to where the budget ends; a rerun says where it resumes (stderr),
+        or that the evolution is complete (the first line printed at the end)."""
+        study = self.ev.study
+        if done(study, progress):
+            self.complete = complete_note(self.ev.name, study, progress)
+            total = progress.generation
+        else:
+            # asking again before telling returns the same genomes: the run is unchanged
+            total = planned_generations(study, progress, len(engine.ask()))
+            if progress.generation:
+                print(resume_note(self.ev.name, progress, total), file=sys.stderr)
+        self.evals_seen = progress.evals
         self.bar = Bar(
-            ev.study.generations,
-            ev.name,
+            total,
+            self.ev.name,
             "gen",
             initial=progress.generation,
             names={"best": "generation best"},  # fitness/best, in the plain line
         )
-        return progress, task
 
     def log(self, metrics: Mapping[str, float], generation: int) -> None:
         self.parent.log_metrics(metrics, generation)  # steps already logged are skipped
@@ -126,7 +151,11 @@ class ParentSink:
                 state["task"] = task.state_dict()
             checkpoint.save(self.ckdir, progress.generation, state)
             fault("after_checkpoint")
-        self.bar.update(1, best=f"{metrics['fitness/best']:.4g}", evals=progress.evals)
+        per_generation, self.evals_seen = progress.evals - self.evals_seen, progress.evals
+        self.bar.set_total(planned_generations(ev.study, progress, per_generation))
+        self.bar.update(
+            1, best=f"{metrics['fitness/best']:.4g}", evals=evals_shown(ev.study, progress)
+        )
         return False
 
     def interrupted(self, exc: BaseException) -> None:
@@ -141,17 +170,23 @@ class ParentSink:
 
     def finish(self, engine: Engine, progress: Progress, pool_tags: dict[str, str]) -> list[str]:
         self.bar.close()
-        self.parent.set_tags(pool_tags)
         if self.stage_run is not None:
             self.stage_run.end()
-        lines = finish(self.ev, self.parent, progress, engine, self.publish)
+        champion = recorded(self.parent) if self.complete is not None else None
+        if champion is not None:  # finished before: say so, touch nothing
+            self.parent.end()
+            return [self.complete, *lines(self.ev, progress, champion, self.parent)]
+        self.parent.set_tags(pool_tags)
+        out = finish(self.ev, self.parent, progress, engine, self.publish)
+        if self.complete is not None:
+            out.insert(0, self.complete)
         if self.ev.study.report and self.publish.report is not None:
             html_path = self.publish.report(self.ev.name, self.ev.root, self.tracker.store)
             self.parent.log_artifact(html_path)
             self.parent.set_tags({T.REPORT: str(html_path)})
-            lines.insert(-1, f"report: {html_path}")
+            out.insert(-1, f"report: {html_path}")
         self.parent.end()
-        return lines
+        return out
 
 
 class TrialSink:

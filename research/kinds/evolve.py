@@ -17,6 +17,7 @@ from research.evolve.finish import Publish
 from research.evolve.schema import METRICS, EvolveStudy
 from research.evolve.setup import setup
 from research.kinds.base import InRunResult, Kind, Outcome, StepReport
+from research.kinds.models import log_champion
 from research.report.build import make_report
 from research.report.evolve_figures import pareto_figure
 from research.report.evolve_report import (
@@ -36,7 +37,7 @@ def _report(name: str, root: Path, store) -> Path:
     return make_report([name], root, store)[0]
 
 
-PUBLISH = Publish(pareto_figure=pareto_figure, report=_report)
+PUBLISH = Publish(pareto_figure=pareto_figure, report=_report, log_model=log_champion)
 
 
 class EvolveKind(Kind):

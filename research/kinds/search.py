@@ -8,12 +8,18 @@ when each trial is an evolution (``study.inner``) — and the entry point of wor
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from research import threads
 from research.config import compose, conf_dir, validate
 from research.errors import ConfigError
 from research.kinds.base import Kind, Outcome
+from research.kinds.models import network_spec
+from research.kinds.train import WEIGHTS
 from research.registry import KINDS
 from research.report.build import base_config, make_report
 from research.report.search_figures import write_figures
@@ -24,11 +30,15 @@ from research.search.driver import StudyHandle, open_study, work
 from research.search.schema import SearchStudy
 from research.search.spec import SearchSpec, build_spec, preflight
 from research.search.storage import open_storage
+from research.search.summary import best_trials
 from research.search.trial import METRICS_ATTR, TrialBody
 from research.track import Tracker, resolve_store
 from research.track import tags as T
+from research.track.links import link_line
+from research.track.models import log_network
 from research.track.reader import StoreReader
 from research.track.store import study_dir
+from research.train import prepare
 
 #: what ``fit`` reports every epoch, so a pruner can watch it (the objective's own metric)
 EPOCH_METRICS = ("val/acc", "val/loss", "val/rmse", "train/acc", "train/loss", "train/rmse")
@@ -92,6 +102,55 @@ def _report(handle: StudyHandle) -> None:
     parent.set_tags({T.REPORT: str(html_path)})
 
 
+def _with_link(lines: list[str], handle: StudyHandle, store) -> list[str]:
+    """``lines`` with the deep link to the parent run instead of the summary's line naming
+    it (or at the end)."""
+    run = handle.tracker.find_run(handle.parent_run_id)
+    if run is None:
+        return lines
+    link = link_line(store, run.info.experiment_id, run.info.run_id)
+    named = [i for i, line in enumerate(lines) if line.startswith("MLflow experiment ")]
+    if named:
+        lines[named[0]] = link
+    else:
+        lines.append(link)
+    return lines
+
+
+def log_best_network(handle: StudyHandle, configure) -> list[str]:
+    """The best trial's own network (the ``weights.npz`` its run kept) as an MLflow model on
+    the parent run, registered under the study's name: exactly the weights that scored the
+    trial, nothing retrained. Returns the lines to print; [] when there is nothing to log
+    (several objectives, evolution trials, weights not kept, or logged already)."""
+    spec = handle.spec
+    best = best_trials(handle, 1)
+    if not best or spec.multi_objective or spec.study.inner:
+        return []
+    trial, tracker = best[0], handle.tracker
+    run_id = trial.user_attrs.get(T.RUN_ATTR)
+    found = tracker.find_run(handle.parent_run_id)
+    if found is not None and found.data.tags.get(T.MODEL_TRIAL) == str(trial.number):
+        return []
+    if not run_id or not tracker.has_artifact(run_id, WEIGHTS):
+        return []
+    cfg, groups = configure(spec.trial_overrides(trial.params))
+    data, model = prepare(groups["data"], groups["model"], cfg.seed)
+    network = network_spec(groups["model"], model)
+    if network is None:
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = tracker.download_artifact(run_id, WEIGHTS, Path(tmp))
+        with np.load(path, allow_pickle=False) as saved:
+            state = {k: saved[k] for k in saved.files}
+    model.load_state_dict(state)
+    example = data.x_test[:2] if len(data.x_test) else data.x_train[:2]
+    parent = tracker.attach(handle.parent_run_id)
+    logged = log_network(parent, state, network, example, register=spec.name)
+    parent.set_tags({**logged.tags(), T.MODEL_TRIAL: trial.number})
+    uri = logged.registered_uri or logged.uri
+    return [f"best network (trial {trial.number}): mlflow.pyfunc.load_model({uri!r})"]
+
+
 class SearchKind(Kind):
     name = "search"
     schema = SearchStudy
@@ -111,7 +170,17 @@ class SearchKind(Kind):
         outcome = run_study(
             spec, body, command, args, worker=worker_main, figures=write_figures, report=_report
         )
-        return Outcome(outcome.lines, 0 if outcome.complete else 1)
+        lines = list(outcome.lines)
+        handle = outcome.handle
+        if outcome.complete and handle.parent is not None and tracking.log_model:
+            try:  # not when nothing ran
+                model = log_best_network(handle, body.configure)
+            except Exception as exc:  # noqa: BLE001 - the study is done; its model is extra
+                model = [f"warning: the best network was not logged as an MLflow model: {exc}"]
+            after = [i for i, line in enumerate(lines) if line.startswith("retrain trial")]
+            at = after[0] + 1 if after else len(lines)
+            lines[at:at] = model
+        return Outcome(_with_link(lines, handle, store), 0 if outcome.complete else 1)
 
     def load_report(self, name, root, store, storage_url):
         if not (storage_url or (study_dir(root, name) / "journal.log").is_file()):

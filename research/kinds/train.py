@@ -15,10 +15,14 @@ from research.progress import Progress
 from research.report.curves import close, learning_curve_figure
 from research.track import RunReporter, Tracker
 from research.track import tags as T
+from research.track.links import link_line
 from research.track.params import flatten, to_yaml
 from research.track.provenance import provenance_tags
-from research.track.redact import redact
 from research.train import FitResult, fit_model, prepare
+from research.train.fit import EARLY_STOPPED, FINISHED
+
+#: the artifact holding a run's trained network (a trial's too, when it ran to its end)
+WEIGHTS = "weights.npz"
 
 #: what a search can score a training trial on: fit's final metrics, the size and the time
 METRICS = (
@@ -84,20 +88,31 @@ class TrainKind(Kind):
     metrics = METRICS
     on_interrupt = "the run is marked KILLED in MLflow"
 
-    def run(self, cfg, groups: dict[str, Any], args: list[str], command: str) -> Outcome:
+    def run(
+        self,
+        cfg,
+        groups: dict[str, Any],
+        args: list[str],
+        command: str,
+        *,
+        parent=None,
+        run_name: str | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> Outcome:
         """Train ``cfg``'s network and log the run: params = flattened config; tags =
         provenance; per-epoch metrics; final val/test metrics; artifacts = config, weights,
-        learning curve."""
+        learning curve. A job of a sweep (``-m``) is the child of the sweep's ``parent`` run,
+        named ``run_name``, with extra ``tags``, and ends with one line."""
         # bad input fails here, before any run exists
         data, model = prepare(groups["data"], groups["model"], cfg.seed)
         tracking, regime = groups["tracking"], groups["regime"]
         tracker = Tracker.from_config(tracking)
         experiment = tracking.experiment or cfg.name
         tracker.experiment_id(experiment)
-        run_name = f"{cfg.model.name}-{cfg.data.name}-{regime.name}-seed{cfg.seed}"
-        tags = {T.STUDY_KIND: "train", T.SEED: cfg.seed}
-        tags.update(provenance_tags(tracker.store.root, command))
-        with tracker.run(experiment, run_name, tags=tags) as run:
+        run_name = run_name or f"{cfg.model.name}-{cfg.data.name}-{regime.name}-seed{cfg.seed}"
+        all_tags = {T.STUDY_KIND: "train", T.SEED: cfg.seed, **(tags or {})}
+        all_tags.update(provenance_tags(tracker.store.root, command))
+        with tracker.run(experiment, run_name, parent=parent, tags=all_tags) as run:
             run.log_params(flatten(cfg))
             run.log_text(to_yaml(cfg), "config.yaml")
             bar = _Bar(RunReporter(run), regime.epochs, run_name)
@@ -111,10 +126,11 @@ class TrainKind(Kind):
             _log_outputs(run, tracking, model, result, run_name)
             if result.diverged:
                 run.end("FAILED", result.reason)
-        return Outcome(
-            _summary(result, run.run_id, experiment, tracker.store.tracking_uri),
-            1 if result.diverged else 0,
-        )
+        status = 1 if result.diverged else 0
+        if parent is not None:
+            return Outcome([_job_line(result, run.run_id)], status)
+        link = link_line(tracker.store, tracker.experiment_id(experiment), run.run_id)
+        return Outcome(_summary(result, run.run_id, experiment, link), status)
 
     def run_in_trial(self, cfg, groups: dict[str, Any], run, report: StepReport) -> InRunResult:
         """Train in the trial's run; each epoch is logged and offered to the pruner."""
@@ -127,31 +143,43 @@ class TrainKind(Kind):
             "time/fit": time.perf_counter() - started,
         }
         run.log_metrics(metrics, step=result.epochs)
+        if groups["tracking"].log_weights and result.status in (FINISHED, EARLY_STOPPED):
+            _log_weights(run, model)  # a trial that may be the best keeps its network
         tags = {"fit.status": result.status, "fit.epochs": result.epochs}
         failed = result.reason if result.diverged else None
         return InRunResult(metrics, result.epochs, failed, tags, reason=result.reason)
 
 
+def _log_weights(run, model) -> None:
+    """``weights.npz``: the network's ``state_dict`` (load with ``allow_pickle=False``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / WEIGHTS
+        np.savez(path, **model.state_dict())
+        run.log_artifact(path)
+
+
 def _log_outputs(run, tracking, model, result: FitResult, run_name: str) -> None:
     if tracking.log_weights:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "weights.npz"
-            np.savez(path, **model.state_dict())
-            run.log_artifact(path)
+        _log_weights(run, model)
     if tracking.log_figure and result.history:
         fig = learning_curve_figure(result.history, run_name)
         run.log_figure(fig, "learning_curve.png")
         close(fig)
 
 
-def _summary(r: FitResult, run_id: str, experiment: str, uri: str) -> list[str]:
+def _job_line(r: FitResult, run_id: str) -> str:
+    """A sweep job's one line: how it ended, its validation metrics, its run."""
+    shown = "  ".join(f"{k} {v:.4g}" for k, v in sorted(r.metrics.items()) if k.startswith("val/"))
+    return f"{r.status} after {r.epochs} epochs: {shown}  (run {run_id})"
+
+
+def _summary(r: FitResult, run_id: str, experiment: str, link: str) -> list[str]:
     shown = "  ".join(f"{k} {v:.4g}" for k, v in sorted(r.metrics.items()))
     return [
         f"{r.status} after {r.epochs} epochs ({r.seconds:.1f} s of training): {r.reason}",
         f"  {shown}",
         f"MLflow run {run_id} in experiment {experiment!r}",
-        f"  store: {redact(uri)}",
-        "  browse: python -m research.ui   (http://127.0.0.1:5000)",
+        link,
     ]
 
 

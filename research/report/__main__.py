@@ -2,6 +2,9 @@
 
 One study: ``studies/<name>/report.html`` and ``report.md``. Several: a comparison at equal
 budget (studies with the same sampler grouped as seeds) in ``studies/compare-<names>/``.
+``--out DIR`` writes them elsewhere (the reference reports: ``--out docs/reports/<name>``).
+Every way compared studies differ (commit, budget, data, space, objective) is a warning in the
+report and a ``warning: ...`` line on stderr.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import sys
 from pathlib import Path
 
 from research.errors import ConfigError, EnvironmentFault, ResearchError
-from research.report.build import make_report
+from research.report.build import report
 from research.schema import NAME_PATTERN
 from research.search.storage import RDB_SCHEMES
+from research.track.provenance import command_line
 from research.track.redact import redact
 from research.track.store import resolve_store
 
@@ -33,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default=None, help="project root (default $RESEARCH_ROOT or cwd)")
     parser.add_argument("--storage", default=None, help="Optuna RDB URL for studies in a database")
     parser.add_argument("--tracking-uri", default=None, help="MLflow server (default: local store)")
+    parser.add_argument(
+        "--out", default=None, help="folder for report.html/.md (default: studies/<name>/)"
+    )
     try:
         args = parser.parse_args(argv)
     except ResearchError as exc:
@@ -52,10 +59,18 @@ def main(argv: list[str] | None = None) -> int:
         kind = "server" if args.tracking_uri else "local"
         store = resolve_store(kind, args.tracking_uri, args.root)
         _check_inputs(args, store)
-        html_path, md_path = make_report(args.studies, store.root, store, args.storage)
+        out = Path(args.out).expanduser().resolve() if args.out else None
+        if out is not None and out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {args.out} is a file, not a folder")
+        command = command_line("research.report", argv if argv is not None else sys.argv[1:])
+        doc, html_path, md_path = report(
+            args.studies, store.root, store, args.storage, out, command
+        )
     except ResearchError as exc:
         print(redact(f"error: {exc}"), file=sys.stderr)
         return exc.exit_status
+    for warning in doc.warnings:
+        print(redact(f"warning: {warning}"), file=sys.stderr)
     print(f"report: {html_path}")
     print(f"        {md_path}")
     return 0

@@ -1,8 +1,9 @@
-"""Build the report of one study or the comparison of several, and write it to ``studies/``.
+"""Build the report of one study or the comparison of several, and write it to ``studies/``
+(or to the folder ``--out`` names, e.g. the reference reports in ``docs/reports/``).
 
 Each study kind (:data:`research.registry.KINDS`) says whether a name is one of its studies
-and writes its own sections; this module only orders them and adds the side-by-side table when
-studies of several kinds are compared.
+and writes its own sections; this module only orders them, adds the side-by-side table when
+studies of several kinds are compared, and writes paths relative to the project root.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from research.config import compose
 from research.errors import ResearchError
 from research.registry import KINDS
+from research.report.caveats import commit_label, differences, relative
 from research.report.document import Document, Section, Table, write
 from research.report.search_report import output_dir
 from research.track.store import Store, study_dir
@@ -44,11 +46,12 @@ def load_studies(names: list[str], root: Path, store: Store, storage_url: str | 
     return studies
 
 
-def build_report(studies) -> Document:
+def build_report(studies, command: str | None = None) -> Document:
     names = [d.name for _, d in studies]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     title = f"Study {names[0]}" if len(studies) == 1 else "Studies " + ", ".join(names)
-    doc = Document(title, f"Generated {stamp} by `python -m research.report {' '.join(names)}`")
+    command = command or f"python -m research.report {' '.join(names)}"
+    doc = Document(title, f"Generated {stamp} by `{command}`")
     kinds: dict[str, tuple[object, list]] = {}
     for kind, data in studies:
         kinds.setdefault(kind.name, (kind, []))[1].append(data)
@@ -68,6 +71,7 @@ def _mixed_table(studies) -> Section:
         "Search and evolution side by side",
         ["Budgets differ in kind (trials of gradient training vs network evaluations)."],
         [Table(["study", "method", "budget", "best", "test/acc"], rows)],
+        warnings=differences({"git commit": {d.name: commit_label(d.tags) for _, d in studies}}),
     )
 
 
@@ -76,5 +80,22 @@ def make_report(
 ) -> tuple[Path, Path]:
     """Write ``report.html`` and ``report.md`` for ``names`` (one study: into its folder;
     several: into ``studies/compare-<a>-<b>/``). Returns their paths."""
-    studies = load_studies(names, root, store, storage_url)
-    return write(build_report(studies), output_dir(root, names))
+    _, html_path, md_path = report(names, root, store, storage_url)
+    return html_path, md_path
+
+
+def report(
+    names: list[str],
+    root: Path,
+    store: Store,
+    storage_url: str | None = None,
+    out_dir: Path | None = None,
+    command: str | None = None,
+) -> tuple[Document, Path, Path]:
+    """The report of ``names`` written into ``out_dir`` (default: as :func:`make_report`),
+    with the project root's absolute path left out of its text. Returns the document (its
+    ``warnings`` for the terminal) and the two files."""
+    doc = build_report(load_studies(names, root, store, storage_url), command)
+    doc.map_text(lambda text: relative(text, root))
+    html_path, md_path = write(doc, out_dir or output_dir(root, names))
+    return doc, html_path, md_path

@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from research.report.figures import plt
+from research.report.figures import DPI, plt
 
 
 @dataclass
@@ -35,6 +35,8 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    #: shown first and marked "Warning" (and printed on the terminal by the report command)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -43,8 +45,24 @@ class Document:
     subtitle: str
     sections: list[Section] = field(default_factory=list)
 
+    @property
+    def warnings(self) -> list[str]:
+        return [w for s in self.sections for w in s.warnings]
 
-def figure_png(fig, dpi: int = 100) -> bytes:
+    def map_text(self, change) -> None:
+        """Apply ``change`` to every text of the document (e.g. paths made relative)."""
+        self.subtitle = change(self.subtitle)
+        for s in self.sections:
+            s.paragraphs = [change(p) for p in s.paragraphs]
+            s.warnings = [change(w) for w in s.warnings]
+            for t in s.tables:
+                t.rows = [[change(c) for c in row] for row in t.rows]
+                t.caption = change(t.caption)
+            for f in s.figures:
+                f.caption = change(f.caption)
+
+
+def figure_png(fig, dpi: int = DPI) -> bytes:
     """The PNG bytes of a matplotlib figure, which is then closed."""
     buf = io.BytesIO()
     with warnings.catch_warnings():
@@ -67,6 +85,7 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
 th { background: #f3f3f3; } figure { margin: 1.2em 0; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption, .caption { color: #555; font-size: 0.85em; }
+.warning { background: #fff4e5; border-left: 4px solid #e8a33d; padding: 0.4em 0.8em; }
 code { background: #f6f6f6; padding: 0 0.2em; }
 """
 
@@ -86,6 +105,10 @@ def render_html(doc: Document) -> str:
     ]
     for section in doc.sections:
         parts.append(f'<h2 id="{_slug(section.title)}">{html.escape(section.title)}</h2>')
+        parts.extend(
+            f'<p class="warning"><strong>Warning:</strong> {_inline(w)}</p>'
+            for w in section.warnings
+        )
         parts.extend(f"<p>{_inline(p)}</p>" for p in section.paragraphs)
         for table in section.tables:
             parts.append("<table><thead><tr>")
@@ -116,6 +139,8 @@ def render_markdown(doc: Document, figure_dir: str) -> str:
     lines = [f"# {doc.title}", "", f"_{doc.subtitle}_", ""]
     for section in doc.sections:
         lines += [f"## {section.title}", ""]
+        for w in section.warnings:
+            lines += [f"> **Warning:** {w}", ""]
         for p in section.paragraphs:
             lines += [p, ""]
         for table in section.tables:
@@ -136,8 +161,15 @@ def write(doc: Document, out_dir: Path, stem: str = "report") -> tuple[Path, Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     fig_dir = out_dir / f"{stem}_figures"
     fig_dir.mkdir(exist_ok=True)
-    for fig in (f for s in doc.sections for f in s.figures):
+    figures = [f for s in doc.sections for f in s.figures]
+    names = [f.name for f in figures]
+    if len(set(names)) != len(names):  # one file would overwrite another's figure
+        raise ValueError(f"figure names repeat in the report: {sorted(names)}")
+    for fig in figures:
         _atomic_write(fig_dir / f"{fig.name}.png", fig.png)
+    for old in fig_dir.glob("*.png"):  # an earlier report's figures: not this report's
+        if old.stem not in names:
+            old.unlink()
     html_path, md_path = out_dir / f"{stem}.html", out_dir / f"{stem}.md"
     _atomic_write(html_path, render_html(doc).encode())
     _atomic_write(md_path, render_markdown(doc, fig_dir.name).encode())

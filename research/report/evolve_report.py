@@ -1,9 +1,10 @@
 """The report of an evolution study (read from MLflow), and the comparison of several.
 
 Fitness per generation (best and mean; stage boundaries dashed), evaluations to solve
-against the published table of the design, the Pareto front when multi-objective, and the
-champion. Several evolutions of the same task and algorithm (e.g. seeds) are summarised as
-median and spread.
+against the published table of the design (only for the table's own task: a staged or
+altered task is not the task the literature solved), the Pareto front when multi-objective,
+and the champion. Several evolutions of the same task and algorithm (e.g. seeds) are
+summarised as median and spread; one run is labelled as one run.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from research.report.caveats import commit_label, differences, seeds, spread
 from research.report.document import Figure, Section, Table, figure_png
-from research.report.evolve_figures import fitness_figure, pareto_figure
+from research.report.evolve_figures import (
+    apply_scale,
+    fitness_figure,
+    fitness_scale,
+    pareto_figure,
+)
 from research.report.figures import plt
 from research.track import tags as T
 from research.track.reader import StoreReader, StudyRuns
@@ -34,6 +41,11 @@ PUBLISHED = {
         "SANE": 451612,
     },
 }
+
+#: the settings of the published tasks (conf/task/*.yaml as the literature ran them): a run
+#: with other values (e.g. ``+study=stage``'s 0.15 m short pole) solved another task
+STANDARD = {"task.max_steps": 100000.0, "task.short_length": 0.05, "task.short_mass": 0.01}
+POLE_BENCH = "python bench/evolve_poles.py --seeds 10 --tasks {task}"
 
 
 @dataclass
@@ -59,12 +71,34 @@ class EvolveData:
         value = self.tags.get(T.EVOLVE_SOLVED_AT, "")
         return int(value) if value else None
 
+    @property
+    def commit(self) -> str:
+        return commit_label(self.tags)
+
     def source(self) -> str:
-        commit = self.tags.get(T.GIT_COMMIT, "unknown")[:12]
-        return f"MLflow parent run `{self.parent_id}` of study `{self.name}`, git `{commit}`"
+        return f"MLflow parent run `{self.parent_id}` of study `{self.name}`, git `{self.commit}`"
+
+    def not_standard(self) -> list[str]:
+        """How this run's task differs from the published one (empty: it is that task)."""
+        params = self.runs.parent.params
+        out = [
+            f"{key}={params[key]} (the table's: {value:g})"
+            for key, value in STANDARD.items()
+            if key in params and _number(params[key]) != value
+        ]
+        if params.get("study.stages", "None") not in ("None", "[]", ""):
+            out.append(f"reached through stages {params['study.stages']}")
+        return out
 
     def curve(self, key: str) -> list[tuple[int, float]]:
         return self.reader.history(self.parent_id, key)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def load_evolve(name: str, reader: StoreReader) -> EvolveData | None:
@@ -104,15 +138,7 @@ def evolve_sections(data: EvolveData, *, generalisation_starts: int) -> list[Sec
     stages = json.loads(t.get(T.EVOLVE_STAGE_EVALS, "[]") or "[]")
     if stages:
         summary.paragraphs.append(f"Stages were left after evaluations {stages}.")
-    curves = {k: data.curve(k) for k in ("fitness/best", "fitness/mean")}
-    fig = fitness_figure(curves, _stage_starts(data), f"{data.name}: fitness per generation")
-    summary.figures.append(
-        Figure(
-            f"{data.name}_fitness",
-            f"Best and mean fitness per generation (stage changes dashed). From {data.source()}.",
-            figure_png(fig),
-        )
-    )
+    summary.figures.append(_fitness(data))
     sections = [summary]
     if data.task in PUBLISHED:
         sections.append(published_section([data]))
@@ -134,9 +160,24 @@ def evolve_sections(data: EvolveData, *, generalisation_starts: int) -> list[Sec
     return sections
 
 
+def _fitness(data: EvolveData) -> Figure:
+    """Best and mean fitness per generation, on a scale where the generations before a
+    jump to "solved" stay visible; the caption says what is drawn."""
+    curves = {k: data.curve(k) for k in ("fitness/best", "fitness/mean")}
+    stages = _stage_starts(data)
+    scale = fitness_scale(curves)
+    fig = fitness_figure(curves, stages, f"{data.name}: fitness per generation", scale=scale)
+    caption = "Best and mean fitness per generation"
+    if scale != "linear":
+        caption += f" (y on a {scale} scale: the values before the jump span decades)"
+    if stages:
+        caption += f"; dashed: stage changes at generations {stages}"
+    return Figure(f"{data.name}-fitness", f"{caption}. From {data.source()}.", figure_png(fig))
+
+
 def _front_section(data: EvolveData, front: np.ndarray) -> Section:
     figure = Figure(
-        f"{data.name}_pareto",
+        f"{data.name}-pareto",
         f"Pareto front from `pareto_front.csv` of {data.source()}.",
         figure_png(pareto_figure(np.column_stack([front[:, 0], -front[:, 1]]))),
     )
@@ -149,25 +190,52 @@ def _front_section(data: EvolveData, front: np.ndarray) -> Section:
 
 
 def published_section(studies: list[EvolveData]) -> Section:
-    """Evaluations to solve: ours (median and spread over the studies) against the table."""
+    """Evaluations to solve: ours (one run, or median and spread over the studies) against
+    the table — or, when a study's task is not the table's, why they are not compared."""
     task = studies[0].task
+    title = f"Evaluations to solve {task}"
+    other = {d.name: d.not_standard() for d in studies if d.not_standard()}
+    if other:
+        why = "; ".join(f"`{name}`: {', '.join(diff)}" for name, diff in other.items())
+        return Section(
+            title,
+            [
+                f"Not set against the published {task} table (Gomez et al. 2008): the task "
+                f"run here is not the table's ({why}). Its evaluations to solve count a "
+                "different problem, so the literature's numbers would mislead."
+            ],
+        )
     solved = [d.solved_at for d in studies if d.solved_at is not None]
-    ours = "not solved"
-    if solved:
-        ours = f"{statistics.median(solved):.0f}"
+    algorithm = studies[0].tags.get(T.ALGORITHM)
+    if len(studies) == 1:
+        label = f"this study ({algorithm}): one run (seed {studies[0].tags.get(T.SEED, '?')})"
+        ours = f"{solved[0]}" if solved else "not solved"
+    else:
+        label = f"this study ({algorithm}): {len(studies)} runs"
+        ours = f"{statistics.median(solved):.0f}" if solved else "not solved"
         if len(solved) > 1:
-            ours += f" [{min(solved)}..{max(solved)}], {len(solved)}/{len(studies)} solved"
-    rows = [[f"this study ({studies[0].tags.get(T.ALGORITHM)})", ours]]
+            ours += f" [{min(solved)}..{max(solved)}]"
+        ours += f" (median [min..max]), {len(solved)}/{len(studies)} solved"
+    rows = [[label, ours]]
     rows += [[method, f"{n:,}"] for method, n in PUBLISHED[task].items()]
+    paragraphs = []
+    if len(studies) == 1:
+        paragraphs.append(
+            "One run is one sample of a distribution; the published numbers are averages over "
+            "many runs. For the distribution over seeds run the bench: "
+            f"`{POLE_BENCH.format(task=task)}`."
+        )
     return Section(
-        f"Evaluations to solve {task}",
-        [],
+        title,
+        paragraphs,
         [
             Table(
                 ["method", "evaluations to solve (lower is better)"],
                 rows,
-                "Published: Gomez et al. 2008 (JMLR), tables 1/3/4, averages. Ours: median "
-                f"[min..max] over {len(studies)} run(s): " + "; ".join(d.source() for d in studies),
+                "Published: Gomez et al. 2008 (JMLR), tables 1/3/4, averages. Ours: "
+                + ("one run" if len(studies) == 1 else f"{len(studies)} runs")
+                + ": "
+                + "; ".join(d.source() for d in studies),
             )
         ],
     )
@@ -202,31 +270,52 @@ def evolve_comparison(studies: list[EvolveData]) -> Section:
         length = min(max(c) for c in curves if c) if all(curves) else 0
         steps = list(range(1, length + 1))
         med = [statistics.median(c.get(g, np.nan) for c in curves) for g in steps]
-        line = ax.plot(steps, med, label=f"{label} (n={len(members)})")[0]
+        line = ax.plot(steps, med, label=f"{label} ({seeds(len(members))})")[0]
         if len(members) > 1:
             lo = [min(c.get(g, np.nan) for c in curves) for g in steps]
             hi = [max(c.get(g, np.nan) for c in curves) for g in steps]
             ax.fill_between(steps, lo, hi, alpha=0.2, color=line.get_color())
-        solved = [d.solved_at for d in members if d.solved_at is not None]
+        solved = [float(d.solved_at) for d in members if d.solved_at is not None]
         rows.append(
             [
                 label,
                 ", ".join(d.name for d in members),
                 f"{len(solved)}/{len(members)}",
-                f"{statistics.median(solved):.0f}" if solved else "-",
+                spread(solved),
             ]
         )
     ax.set(xlabel="generation", ylabel="best fitness", title="Best fitness per generation")
+    best = {d.name: d.curve("fitness/best") for d in studies}
+    apply_scale(ax, fitness_scale(best), best)
     ax.grid(alpha=0.3)
     ax.legend()
     sources = "; ".join(d.source() for d in studies)
+    drawn = (
+        "Median (line) and min..max (band) over the runs of each method"
+        if any(len(m) > 1 for m in groups.values())
+        else "One run per method (1 seed each)"
+    )
     return Section(
         "Comparison of evolutions",
-        [],
-        [Table(["method", "studies", "solved", "median evaluations to solve"], rows, sources)],
-        [
-            Figure(
-                "evolve_comparison", f"Median and min..max band. From {sources}.", figure_png(fig)
-            )
-        ],
+        warnings=evolve_differences(studies),
+        tables=[Table(["method", "studies", "solved", "evaluations to solve"], rows, sources)],
+        figures=[Figure("evolve_comparison", f"{drawn}. From {sources}.", figure_png(fig))],
+    )
+
+
+def evolve_differences(studies: list[EvolveData]) -> list[str]:
+    """A warning per way the evolutions differ besides their algorithm and seed."""
+
+    def part(d: EvolveData, *prefixes: str) -> str:
+        params = d.runs.parent.params
+        return ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if k.startswith(prefixes))
+
+    return differences(
+        {
+            "git commit": {d.name: d.commit for d in studies},
+            "task": {d.name: f"{d.task} ({part(d, 'task.')})" for d in studies},
+            "budget": {d.name: part(d, "study.generations", "study.max_evals") for d in studies},
+            "objective": {d.name: part(d, "study.objectives") for d in studies},
+            "network": {d.name: part(d, "model.") for d in studies},
+        }
     )

@@ -8,4 +8,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plt"]
+#: resolution of every figure (report PNGs, MLflow figure artifacts): readable when zoomed
+DPI = 150
+plt.rcParams["figure.dpi"] = DPI  # MLflow's log_figure saves at the figure's own dpi
+
+__all__ = ["DPI", "plt"]

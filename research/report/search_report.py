@@ -7,96 +7,32 @@ commit). Every figure and table says which of them it came from.
 
 from __future__ import annotations
 
-import json
-import math
-import statistics
-from dataclasses import dataclass
 from pathlib import Path
 
-import optuna
 from omegaconf import OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
-from research.errors import ResearchError
 from research.report.document import Figure, Section, Table, figure_png
 from research.report.figures import plt
+from research.report.search_compare import best_so_far, comparison_section
+from research.report.search_data import SearchData, load_search
 from research.report.search_figures import study_figures
-from research.search.driver import SIGNATURE_ATTR
+from research.report.search_trials import trials_section
 from research.search.summary import fmt as _fmt
 from research.search.trial import METRICS_ATTR, RETRIED_ATTR
 from research.track import tags as T
-from research.track.reader import StoreReader, StudyRuns
 from research.track.store import study_dir
 
+__all__ = [  # what the study kind and the report command use
+    "SearchData",
+    "best_so_far",
+    "comparison_section",
+    "load_search",
+    "output_dir",
+    "search_sections",
+]
+
 TOP = 5
-
-
-@dataclass
-class SearchData:
-    """A search study as read back: Optuna's trials plus MLflow's runs."""
-
-    name: str
-    study: optuna.Study
-    runs: StudyRuns | None
-    reader: StoreReader
-
-    @property
-    def signature(self) -> dict:
-        return json.loads(self.study.user_attrs.get(SIGNATURE_ATTR, "{}") or "{}")
-
-    @property
-    def metrics(self) -> list[str]:
-        return list(self.signature.get("objectives", {})) or ["value"]
-
-    @property
-    def directions(self) -> list[str]:
-        return list(self.signature.get("objectives", {}).values()) or ["maximize"]
-
-    @property
-    def parent_id(self) -> str:
-        return self.study.user_attrs.get(T.PARENT_RUN_ATTR, "?")
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return self.runs.parent.tags if self.runs else {}
-
-    @property
-    def commit(self) -> str:
-        commit = self.tags.get(T.GIT_COMMIT, "unknown")
-        return commit[:12] + (" (dirty)" if self.tags.get(T.GIT_DIRTY) == "True" else "")
-
-    @property
-    def trials(self) -> list[FrozenTrial]:
-        return self.study.get_trials(deepcopy=False)
-
-    @property
-    def complete(self) -> list[FrozenTrial]:
-        return [t for t in self.trials if t.state == TrialState.COMPLETE]
-
-    def ranked(self) -> list[FrozenTrial]:
-        """COMPLETE trials best first (single objective) or the Pareto front."""
-        if len(self.metrics) > 1:
-            return sorted(self.study.best_trials, key=lambda t: t.number)
-        sign = -1.0 if self.directions[0] == "maximize" else 1.0
-        return sorted(self.complete, key=lambda t: (sign * t.values[0], t.number))
-
-    def source(self) -> str:
-        return (
-            f"Optuna study `{self.name}` ({len(self.trials)} trials), MLflow parent run "
-            f"`{self.parent_id}`, git `{self.commit}`"
-        )
-
-
-def load_search(name: str, storage, reader: StoreReader) -> SearchData:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        study = optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
-        raise ResearchError(f"unknown study {name!r}: its storage holds no such study") from None
-    if not study.get_trials(deepcopy=False):
-        raise ResearchError(f"study {name!r} has no trials yet: run it first")
-    runs = reader.study(name, study.user_attrs.get(T.PARENT_RUN_ATTR))
-    return SearchData(name, study, runs, reader)
 
 
 # --------------------------------------------------------------------------- one study
@@ -106,6 +42,7 @@ def search_sections(data: SearchData, base_config=None) -> list[Section]:
         *([_best_config(data, base_config)] if data.complete and len(data.metrics) == 1 else []),
         _figures(data),
         _curves(data),
+        trials_section(data),
     ]
 
 
@@ -207,14 +144,22 @@ def _command(data: SearchData, trial: FrozenTrial) -> str:
     return "?"
 
 
+FIGURE_CAPTIONS = {
+    "history": "Objective of every trial and the best so far",
+    "importances": "Parameter importances (fANOVA) for the objective",
+    "parallel_coordinates": "Parallel coordinates: each line a complete trial, coloured by its "
+    "objective",
+    "intermediate_values": "Per-epoch values reported to the pruner: the best trials in colour "
+    "(legend: trial and its objective), all others grey",
+    "pareto_front": "Pareto front of the objectives",
+}
+
+
 def _figures(data: SearchData) -> Section:
     figures = []
     for name, fig in study_figures(data.study, data.metrics):
-        figures.append(
-            Figure(
-                name, f"{name.replace('_', ' ').capitalize()} — {data.source()}.", figure_png(fig)
-            )
-        )
+        what = FIGURE_CAPTIONS.get(name, name.replace("_", " ").capitalize())
+        figures.append(Figure(f"{data.name}-{name}", f"{what} — {data.source()}.", figure_png(fig)))
     return Section("Optimisation", [], [], figures)
 
 
@@ -240,93 +185,13 @@ def _curves(data: SearchData) -> Section:
     ax.legend()
     runs = ", ".join(f"`{r}`" for r in used)
     caption = f"{metric} per epoch from MLflow runs {runs}; git `{data.commit}`."
-    section.figures.append(Figure("learning_curves", caption, figure_png(fig)))
+    section.figures.append(Figure(f"{data.name}-learning_curves", caption, figure_png(fig)))
     counts = _counts(data)
     section.paragraphs.append(
         f"{counts['pruned']} of {len(data.trials)} trials were pruned (stopped early by the "
         f"pruner), {counts['failed']} failed; their partial curves are in their MLflow runs."
     )
     return section
-
-
-# ------------------------------------------------------------------------ comparison
-def best_so_far(data: SearchData) -> list[float]:
-    """The best objective after each trial (NaN before the first complete one)."""
-    sign = 1.0 if data.directions[0] == "maximize" else -1.0
-    best, out = math.nan, []
-    for t in sorted(data.trials, key=lambda t: t.number):
-        if t.state == TrialState.COMPLETE:
-            v = t.values[0]
-            if math.isnan(best) or sign * v > sign * best:
-                best = v
-        out.append(best)
-    return out
-
-
-def comparison_section(studies: list[SearchData]) -> Section:
-    """Studies side by side at equal budget; studies with the same sampler are grouped as
-    seeds of one method (median and min..max)."""
-    metric = studies[0].metrics[0]
-    budget = min(len(d.trials) for d in studies)
-    groups: dict[str, list[SearchData]] = {}
-    for d in studies:
-        groups.setdefault(d.tags.get(T.SAMPLER, d.name), []).append(d)
-    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
-    rows = []
-    for method, members in groups.items():
-        curves = [best_so_far(d)[:budget] for d in members]
-        finals = [c[-1] for c in curves]
-        tests = [_test_of_best(d, budget) for d in members]
-        steps = range(budget)
-        med = [statistics.median(c[i] for c in curves) for i in steps]
-        line = ax.plot(steps, med, label=f"{method} (n={len(members)})")[0]
-        if len(members) > 1:
-            lo = [min(c[i] for c in curves) for i in steps]
-            hi = [max(c[i] for c in curves) for i in steps]
-            ax.fill_between(steps, lo, hi, alpha=0.2, color=line.get_color())
-        rows.append(
-            [
-                method,
-                ", ".join(d.name for d in members),
-                str(budget),
-                _spread(finals),
-                _spread([t for t in tests if t is not None]),
-            ]
-        )
-    ax.set(xlabel="trial", ylabel=f"best {metric} so far", title=f"Equal budget: {budget} trials")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    sources = "; ".join(d.source() for d in studies)
-    caption = f"Median (line) and min..max (band) over the studies of each method. From {sources}."
-    table = Table(
-        ["method", "studies", "trials", f"best {metric}: median [min..max]", "its test/acc"],
-        rows,
-        f"At equal budget (the first {budget} trials of each study). From {sources}.",
-    )
-    return Section(
-        "Comparison at equal budget",
-        [f"Methods compared on their first {budget} trials each."],
-        [table],
-        [Figure("comparison", caption, figure_png(fig))],
-    )
-
-
-def _test_of_best(data: SearchData, budget: int) -> float | None:
-    sign = -1.0 if data.directions[0] == "maximize" else 1.0
-    pool = [t for t in data.complete if t.number < budget]
-    if not pool:
-        return None
-    best = min(pool, key=lambda t: (sign * t.values[0], t.number))
-    return best.user_attrs.get(METRICS_ATTR, {}).get("test/acc")
-
-
-def _spread(values: list[float]) -> str:
-    values = [v for v in values if not math.isnan(v)]
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return f"{values[0]:.4g}"
-    return f"{statistics.median(values):.4g} [{min(values):.4g}..{max(values):.4g}]"
 
 
 def output_dir(root: Path, names: list[str]) -> Path:

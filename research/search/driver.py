@@ -22,7 +22,13 @@ from optuna.storages._heartbeat import get_heartbeat_thread
 from optuna.trial import TrialState
 
 from research.errors import ConfigError
-from research.search.recovery import fail_crashed, n_counted, n_finished, recover
+from research.search.recovery import (
+    fail_crashed,
+    n_counted,
+    n_finished,
+    outcome_counts,
+    recover,
+)
 from research.search.samplers import make_pruner, make_sampler, trial_seed
 from research.search.space import parse_dimension
 from research.search.spec import SearchSpec
@@ -95,6 +101,8 @@ def open_study(
                 study_name=spec.name, storage=storage, directions=spec.directions
             )
         _check_signature(spec, study)
+        if study.metric_names != spec.metrics:  # a new study, or one made before they were named
+            study.set_metric_names(spec.metrics)  # figures and optuna-dashboard say val/acc
         parent_id = study.user_attrs.get(T.PARENT_RUN_ATTR)
         parent = None
         if create:
@@ -259,11 +267,8 @@ def log_progress(handle: StudyHandle, parent: TrackedRun, outcome: TrialOutcome)
     spec, study = handle.spec, handle.study
     trials = study.get_trials(deepcopy=False)
     step = outcome.number
-    metrics: dict[str, float] = {
-        "trials/complete": sum(t.state == TrialState.COMPLETE for t in trials),
-        "trials/pruned": sum(t.state == TrialState.PRUNED for t in trials),
-        "trials/failed": sum(t.state == TrialState.FAIL for t in trials),
-    }
+    ended = outcome_counts(trials)  # as the summary counts them
+    metrics: dict[str, float] = {f"trials/{k}": ended[k] for k in ("complete", "pruned", "failed")}
     if outcome.values is not None:
         metrics.update({f"trial/{m}": v for m, v in zip(spec.metrics, outcome.values)})
     if spec.multi_objective:
@@ -277,6 +282,7 @@ def log_progress(handle: StudyHandle, parent: TrackedRun, outcome: TrialOutcome)
 def progress_counts(study: optuna.Study) -> dict[str, int]:
     trials = study.get_trials(deepcopy=False)
     out = {name: sum(t.state == s for t in trials) for s, name in STATE_NAMES.items()}
+    out.update(outcome_counts(trials))  # complete, pruned, failed, retried: as the summary
     out["counted"] = n_counted(trials)
     out["finished"] = n_finished(trials)
     out["running"] = sum(t.state == TrialState.RUNNING for t in trials)

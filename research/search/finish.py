@@ -1,8 +1,10 @@
 """The end of a search: the trials table, the best trial(s) as tags (the Pareto front as an
-artifact) and Optuna's figures, written to the parent run and to ``studies/<name>/``."""
+artifact) and Optuna's figures, on the parent run; the table also in ``studies/<name>/``
+(the figures only in MLflow and in the study's report: the folder holds no copies)."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,8 +21,8 @@ WriteFigures = Callable[[optuna.Study, list[str], Path], list[Path]]
 
 
 def finish(handle: StudyHandle, figures: WriteFigures) -> None:
-    """Optuna's figures, the trials table, the best trial(s) as tags: to the parent run and
-    to ``studies/<name>/``."""
+    """Optuna's figures, the trials table, the best trial(s) as tags (and in the parent
+    run's description): to the parent run; the table to ``studies/<name>/`` too."""
     spec = handle.spec
     parent = handle.tracker.attach(handle.parent_run_id)
     out_dir = study_path(spec)
@@ -34,6 +36,7 @@ def finish(handle: StudyHandle, figures: WriteFigures) -> None:
         if not spec.multi_objective:
             tags.update({f"best.{k}": v for k, v in best[0].params.items()})
             tags[f"best.{spec.metrics[0]}"] = best[0].values[0]
+        tags[T.NOTE] = _note(handle, best)
         parent.set_tags(tags)
     if spec.multi_objective:
         front = [
@@ -45,9 +48,28 @@ def finish(handle: StudyHandle, figures: WriteFigures) -> None:
             handle.tracker.set_tag(t.user_attrs[T.RUN_ATTR], T.PARETO, "true")
     finished = [t for t in handle.study.get_trials(deepcopy=False) if t.state.is_finished()]
     if any(t.state == TrialState.COMPLETE for t in finished):
-        for path in figures(handle.study, spec.metrics, out_dir / "figures"):
-            parent.log_artifact(path, "figures")
+        with tempfile.TemporaryDirectory(prefix="research-figures-") as tmp:
+            for path in figures(handle.study, spec.metrics, Path(tmp)):
+                parent.log_artifact(path, "figures")
     parent.end()
+
+
+def _note(handle: StudyHandle, best: list) -> str:
+    """The parent run's description with the best trial (or the Pareto front) appended."""
+    spec = handle.spec
+    run = handle.tracker.find_run(handle.parent_run_id)
+    head = run.data.tags.get(T.NOTE, "") if run is not None else ""
+    head = head.split("\n\nBest:", 1)[0]
+    if spec.multi_objective:
+        what = f"{len(best)} trials on the Pareto front of {', '.join(spec.metrics)}"
+    else:
+        trial = best[0]
+        values = ", ".join(f"`{k}`={v}" for k, v in trial.params.items())
+        what = (
+            f"trial {trial.number}, {spec.metrics[0]} = {trial.values[0]:.6g} ({values}); "
+            f"run `{trial.user_attrs.get(T.RUN_ATTR)}`"
+        )
+    return f"{head}\n\nBest: {what}".lstrip()
 
 
 def end_parent(handle: StudyHandle, status: str, reason: str | None) -> None:

@@ -26,7 +26,7 @@ class TrialBar:
 
     def refresh(self, *_) -> None:
         counts = progress_counts(self.handle.study)
-        shown = {"pruned": counts["PRUNED"], "failed": counts["FAIL"]}
+        shown = {"pruned": counts["pruned"], "failed": counts["failed"]}  # as the summary
         best = best_trials(self.handle, 1)
         if best and not self.handle.spec.multi_objective:
             shown["best"] = f"{best[0].values[0]:.4g}"

@@ -39,6 +39,21 @@ def n_finished(trials: Iterable[FrozenTrial]) -> int:
     return sum(1 for t in trials if counts(t) and t.state.is_finished())
 
 
+def outcome_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:
+    """Trials by how they ended, as the progress bar and the summary both say it: ``failed``
+    are the failures that count; ``retried`` crashed and were queued again (their retry
+    counts instead)."""
+    out = {"complete": 0, "pruned": 0, "failed": 0, "retried": 0}
+    for t in trials:
+        if t.state == TrialState.COMPLETE:
+            out["complete"] += 1
+        elif t.state == TrialState.PRUNED:
+            out["pruned"] += 1
+        elif t.state == TrialState.FAIL:
+            out["failed" if counts(t) else "retried"] += 1
+    return out
+
+
 def _dead_on_this_host(worker: str) -> bool:
     host, _, rest = worker.partition(":")
     pid, _, start = rest.partition(":")

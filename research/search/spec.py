@@ -69,8 +69,17 @@ class SearchSpec:
         """The Hydra overrides of a trial: the inner evolve study if any, the shared ones,
         then its sampled values."""
         inner = [f"+study={self.study.inner}"] if self.study.inner else []
-        sampled = (self.space[k].override(params[k]) for k in self.space)
-        return [*inner, *self.base_overrides, *sampled]
+        return [*inner, *self.base_overrides, *self.sampled_overrides(params)]
+
+    def sampled_overrides(self, params: dict[str, Any]) -> list[str]:
+        """A trial's own overrides: its sampled values."""
+        return [self.space[k].override(params[k]) for k in self.space]
+
+    def retrain_overrides(self, params: dict[str, Any]) -> list[str]:
+        """The overrides of the command that retrains a trial: :meth:`trial_overrides` with
+        each key once (the study's ``regime.epochs=40`` and the user's ``regime.epochs=8``
+        read ``regime.epochs=8``), which Hydra composes to the same config."""
+        return without_repeats(self.trial_overrides(params))
 
     def signature(self) -> dict[str, Any]:
         """What may not change when a study is resumed (stored in the study's user attrs)."""
@@ -86,6 +95,30 @@ class SearchSpec:
 
 def _key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
+
+
+def without_repeats(overrides: Sequence[str]) -> list[str]:
+    """``overrides`` with each ``key=value`` key once: a later value replaces an earlier one
+    where the later stands (as Hydra applies them: the last wins), the rest in order. An
+    earlier ``+key=`` (or ``++key=``) keeps its prefix, which adds a key the config lacks;
+    deletions (``~key``) and arguments without ``=`` are kept as they are."""
+
+    def key(override: str) -> str | None:
+        return None if "=" not in override or override.startswith("~") else _key(override)
+
+    last = {key(o): i for i, o in enumerate(overrides) if key(o) is not None}
+    prefix: dict[str, str] = {}
+    out = []
+    for i, override in enumerate(overrides):
+        k = key(override)
+        if k is None:
+            out.append(override)
+            continue
+        mark = override[: len(override) - len(override.lstrip("+"))]
+        prefix.setdefault(k, mark)  # the first one's: it decides whether the key is added
+        if last[k] == i:
+            out.append(prefix[k] + override.lstrip("+") if not mark else override)
+    return out
 
 
 def _is_where(override: str) -> bool:
@@ -177,3 +210,33 @@ def preflight(spec: SearchSpec, configure: Configure, check: Validate) -> None:
 
 def _data_kind(name: str) -> str:
     return "regression" if name in REGRESSION else "classification"
+
+
+#: the key that sets how many steps a trial has, by what a step is (TrialBody.step_name)
+STEPS_KEY = {"epoch": "regime.epochs", "generation": "study.generations"}
+
+
+def pruning_warning(spec: SearchSpec, configure: Configure, step_name: str) -> str | None:
+    """``warning: ...`` when the pruner can never stop a trial: every trial ends before
+    ``study.prune_after_epochs`` steps (Optuna's pruners wait that many steps). None when
+    pruning can act, or there is no pruner."""
+    key = STEPS_KEY.get(step_name)
+    after = spec.study.prune_after_epochs
+    if key is None or spec.study.pruner == "none" or spec.multi_objective:
+        return None
+    if key in spec.space:  # searched: the longest trial decides
+        steps = max((v for v in _probes(spec.space[key]) if isinstance(v, int)), default=None)
+    else:
+        inner = [f"+study={spec.study.inner}"] if spec.study.inner else []
+        try:
+            cfg, _ = configure([*inner, *spec.base_overrides])
+        except ConfigError:  # the shared overrides alone need a searched key: no claim
+            return None
+        steps = OmegaConf.select(cfg, key)
+    if not isinstance(steps, int) or steps >= after:
+        return None
+    return (
+        f"warning: pruning cannot act: {key}={steps} < study.prune_after_epochs={after} (the "
+        f"pruner never stops a trial before that {step_name}); lower study.prune_after_epochs, "
+        f"raise {key}, or set study.pruner=none"
+    )

@@ -9,7 +9,7 @@ import math
 
 from optuna.trial import FrozenTrial, TrialState
 
-from research.search.recovery import counts
+from research.search.recovery import counts, outcome_counts
 from research.search.storage import study_dir
 from research.search.trial import FAIL_REASON_ATTR, METRICS_ATTR
 from research.track import tags as T
@@ -83,11 +83,11 @@ def summary_lines(handle) -> list[str]:
     """The end-of-study table and pointers, as printed by ``research.run``."""
     spec, study = handle.spec, handle.study
     trials = study.get_trials(deepcopy=False)
-    by_state = {s.name: sum(t.state == s for t in trials) for s in TrialState}
-    retried = sum(1 for t in trials if not counts(t))
+    ended = outcome_counts(trials)
+    retried = ended["retried"]
     lines = [
-        f"study {spec.name!r}: {by_state['COMPLETE']} complete, {by_state['PRUNED']} pruned, "
-        f"{by_state['FAIL'] - retried} failed"
+        f"study {spec.name!r}: {ended['complete']} complete, {ended['pruned']} pruned, "
+        f"{ended['failed']} failed"
         + (f", {retried} crashed and retried" if retried else "")
         + f" (n_trials={spec.n_trials}, sampler={spec.study.sampler}, "
         f"pruner={spec.study.pruner})"
@@ -117,7 +117,7 @@ def summary_lines(handle) -> list[str]:
         lines.extend("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
         lines.append(
             f"retrain trial {best[0].number}: "
-            + command_line("research.run", spec.trial_overrides(best[0].params))
+            + command_line("research.run", spec.retrain_overrides(best[0].params))
         )
     store = handle.tracker.store
     browse = (
@@ -127,5 +127,5 @@ def summary_lines(handle) -> list[str]:
     folder = study_dir(spec.root, spec.name)
     if spec.study.report:
         lines.append(f"report: {folder / 'report.html'}")
-    lines.append(f"trials table and figures: {folder}/")
+    lines.append(f"trials table: {folder / 'trials.csv'}")
     return lines

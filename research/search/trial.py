@@ -11,11 +11,13 @@ A trial runs with the root seed, like ``python -m research.run <its overrides>``
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -27,7 +29,7 @@ from research.search.spec import SearchSpec
 from research.track import TrackedRun, Tracker, is_disk_full
 from research.track import tags as T
 from research.track.params import flatten, to_yaml
-from research.track.provenance import command_line
+from research.track.provenance import command_line, provenance_tags
 
 STATE_NAMES = {
     TrialState.COMPLETE: "COMPLETE",
@@ -127,24 +129,45 @@ def run_trial(
     overrides = spec.trial_overrides(trial.params)
     name = f"trial-{trial.number:04d}"
     tags = {
+        **_provenance(spec.root),  # as the parent run has them: git, versions
+        **threads.tags(),  # this process's BLAS threads (a worker's own), library, CPU
         T.TRIAL_NUMBER: trial.number,
         T.TRIAL_STATE: "RUNNING",
-        T.TRIAL_OVERRIDES: " ".join(overrides[len(spec.base_overrides) :]),
+        T.TRIAL_OVERRIDES: " ".join(spec.sampled_overrides(trial.params)),
         T.STUDY_NAME: spec.name,
         T.STUDY_KIND: "search",
         T.WORKER: worker_id(),
-        T.COMMAND: command_line("research.run", overrides),
-        **threads.tags(),  # this process's BLAS threads (a worker's own), library, CPU
+        T.COMMAND: command_line("research.run", spec.retrain_overrides(trial.params)),
     }
     with tracker.run(spec.name, name, parent=parent_run_id, tags=tags) as run:
         trial.set_user_attr(T.RUN_ATTR, run.run_id)
         trial.set_user_attr(WORKER_ATTR, tags[T.WORKER])
-        outcome = _run(spec, body, trial, run, overrides)
+        try:
+            outcome = _run(spec, body, trial, run, overrides)
+        except BaseException as exc:  # Ctrl-C, SIGTERM, a full disk: not left RUNNING
+            run.set_tags(_interrupted(exc), buffered=True)  # sent as the run ends KILLED
+            raise
         state = {T.TRIAL_STATE: STATE_NAMES[outcome.state], T.TRIAL_REASON: outcome.reason}
         run.set_tags(state, buffered=True)
         if outcome.state == TrialState.FAIL:
             run.end("FAILED", outcome.reason)
     return outcome
+
+
+@functools.cache
+def _provenance(root: Path) -> dict[str, str]:
+    """The parent run's provenance tags but the command (a trial's is its own), computed once
+    per process: ``git status`` on a large checkout is not free."""
+    tags = provenance_tags(root, "")
+    tags.pop(T.COMMAND, None)
+    return tags
+
+
+def _interrupted(exc: BaseException) -> dict[str, str]:
+    """The tags of a trial whose process was stopped mid-trial: the driver records it FAIL in
+    Optuna ("interrupted") and queues its retry (:func:`research.search.driver.work`)."""
+    reason = f"interrupted ({type(exc).__name__})"
+    return {T.TRIAL_STATE: "FAIL", T.TRIAL_REASON: reason, T.TRIAL_CRASHED: "true"}
 
 
 def _run(

@@ -10,7 +10,10 @@ supply again when a command is rerun.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 MASK = "***"
@@ -49,3 +52,38 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(redact_value(v) for v in value)
     return value
+
+
+MAX_VALUE_LENGTH = 6000  # MLflow's limit on a param value
+TEXT_SUFFIXES = (".html", ".md", ".txt", ".csv", ".json", ".yaml", ".yml", ".log", ".tsv")
+MAX_SCANNED_BYTES = 50_000_000
+
+
+@contextmanager
+def redacted_file(path: Path) -> Iterator[Path]:
+    """``path`` itself, or a redacted copy of it (same file name, in a temporary folder) when
+    it is a text file that holds a credential."""
+    text = None
+    if path.suffix.lower() in TEXT_SUFFIXES and path.is_file():
+        try:
+            if path.stat().st_size <= MAX_SCANNED_BYTES:
+                text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+    safe = redact(text) if text is not None else None
+    if safe is None or safe == text:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="research-redacted-") as folder:
+        copy = Path(folder) / path.name
+        copy.write_text(safe, encoding="utf-8")
+        yield copy
+
+
+def as_text(value: Any) -> str:
+    """A param or tag value as MLflow stores it: a string without credentials, truncated to
+    MLflow's limit."""
+    text = redact("None" if value is None else str(value))
+    if len(text) > MAX_VALUE_LENGTH:
+        text = text[: MAX_VALUE_LENGTH - 15] + "...[truncated]"
+    return text

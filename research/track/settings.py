@@ -22,6 +22,10 @@ class TrackingConfig:
     flush_seconds: float = 10.0
     log_weights: bool = True
     log_figure: bool = True
+    #: MLflow's system metrics (CPU, memory, disk, network) on the parent run of a study
+    system_metrics: bool = True
+    #: the best trial's network (search) or the champion (evolve) as a registered MLflow model
+    log_model: bool = True
 
     def __post_init__(self) -> None:
         S.one_of("kind", self.kind, KINDS)

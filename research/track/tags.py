@@ -6,6 +6,8 @@ the same constant, so renaming a tag is one edit, never a silent mismatch.
 
 # MLflow's own
 PARENT = "mlflow.parentRunId"
+NOTE = "mlflow.note.content"  # a run's or an experiment's description in the UI
+EXPERIMENT_KIND = "mlflow.experimentKind"  # experiment tag: model training, not GenAI
 
 # every run
 REASON = "status.reason"  # why a run ended as it did (FAILED, KILLED)
@@ -50,3 +52,13 @@ REPORT = "report"
 GIT_COMMIT = "git.commit"
 GIT_DIRTY = "git.dirty"
 BLAS_POOL = "blas.threads.pool"
+
+# the network logged as an MLflow model (search: the best trial's; evolve: the champion)
+MODEL_URI = "model.uri"  # what mlflow.pyfunc.load_model takes
+MODEL_REGISTERED = "model.registered"  # "<registered model name>/<version>"
+MODEL_TRIAL = "model.trial"  # search: the trial whose network it is
+
+# a multirun (``-m``): the sweep's parent run and its jobs
+SWEEP_OVERRIDES = "sweep.overrides"  # the sweep overrides as typed (parent), one job's (child)
+SWEEP_JOBS = "sweep.jobs"
+SWEEP_JOB = "sweep.job"  # a job's index

@@ -6,7 +6,6 @@ import atexit
 import functools
 import logging
 import os
-import tempfile
 import time
 import weakref
 from collections.abc import Iterator, Mapping
@@ -21,17 +20,26 @@ from mlflow.tracking import MlflowClient
 from research.errors import ResearchError
 from research.track import tags as T
 from research.track.lifecycle import Terminated, shield, shielded
+from research.track.notes import EXPERIMENT_KIND, experiment_note, run_note
+from research.track.redact import as_text as _as_text
 from research.track.redact import redact, redact_value
+from research.track.redact import redacted_file as _redacted_file
 from research.track.store import Store, create_local_db, resolve_store
+from research.track.system import start_monitor
+
+# MLflow's tqdm bars on artifact transfers would interleave with our own progress lines
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 log = logging.getLogger(__name__)
 
 MAX_PARAMS_PER_BATCH = 100  # MLflow's limit for params or tags in one log_batch
 MAX_ENTITIES_PER_BATCH = 1000  # metrics + params + tags in one log_batch
-MAX_VALUE_LENGTH = 6000  # MLflow's limit on a param value
 
 
 _active_runs: weakref.WeakSet[TrackedRun] = weakref.WeakSet()
+
+#: study kinds whose parent run gets system metrics (a trial or training run does not: cost)
+STUDY_PARENTS = ("search", "evolve")
 
 
 def _now_ms() -> int:
@@ -89,6 +97,7 @@ class TrackedRun:
         self._params: list[Param] = []
         self._last_flush = time.monotonic()
         self._logged: dict[str, int] = {}  # key -> last step already in the store (resumes)
+        self.monitor = None  # MLflow's SystemMetricsMonitor on a study's parent run
         if owned:
             _active_runs.add(self)
 
@@ -178,8 +187,14 @@ class TrackedRun:
     def log_figure(self, figure, artifact_file: str) -> None:
         self.client.log_figure(self.run_id, figure, artifact_file)
 
+    def _stop_monitor(self) -> None:
+        monitor, self.monitor = self.monitor, None
+        if monitor is not None:
+            monitor.finish()
+
     def detach(self) -> None:
         """Flush and let go without ending the run (another process will end it)."""
+        self._stop_monitor()
         if self.active:
             self.flush()
         self.active = False
@@ -191,6 +206,7 @@ class TrackedRun:
         """Flush and mark the run ``FINISHED``, ``FAILED`` or ``KILLED`` (with ``reason``)."""
         if not self.active:
             return
+        self._stop_monitor()  # its last sample goes in before the run ends
         self.active = False
         if not self.owned:  # another process ends it; just send what is buffered
             self.flush()
@@ -205,40 +221,6 @@ class TrackedRun:
             _active_runs.discard(self)
 
 
-TEXT_SUFFIXES = (".html", ".md", ".txt", ".csv", ".json", ".yaml", ".yml", ".log", ".tsv")
-MAX_SCANNED_BYTES = 50_000_000
-
-
-@contextmanager
-def _redacted_file(path: Path) -> Iterator[Path]:
-    """``path`` itself, or a redacted copy of it (same file name, in a temporary folder) when
-    it is a text file that holds a credential."""
-    text = None
-    if path.suffix.lower() in TEXT_SUFFIXES and path.is_file():
-        try:
-            if path.stat().st_size <= MAX_SCANNED_BYTES:
-                text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            text = None
-    safe = redact(text) if text is not None else None
-    if safe is None or safe == text:
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="research-redacted-") as folder:
-        copy = Path(folder) / path.name
-        copy.write_text(safe, encoding="utf-8")
-        yield copy
-
-
-def _as_text(value: Any) -> str:
-    """A param or tag value as MLflow stores it: a string without credentials, truncated to
-    MLflow's limit."""
-    text = redact("None" if value is None else str(value))
-    if len(text) > MAX_VALUE_LENGTH:
-        text = text[: MAX_VALUE_LENGTH - 15] + "...[truncated]"
-    return text
-
-
 def _status_for(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, (KeyboardInterrupt, Terminated)):
         return "KILLED", str(exc) or type(exc).__name__
@@ -249,10 +231,18 @@ def _status_for(exc: BaseException) -> tuple[str, str]:
 class Tracker:
     """Opens the MLflow store once; creates experiments and (parent/child) runs."""
 
-    def __init__(self, store: Store, *, flush_every: int = 200, flush_seconds: float = 10.0):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        flush_every: int = 200,
+        flush_seconds: float = 10.0,
+        system_metrics: bool = False,
+    ):
         self.store = store
         self.flush_every = flush_every
         self.flush_seconds = flush_seconds
+        self.system_metrics = system_metrics  # on the parent runs of studies
         if store.artifact_root is not None:
             store.artifact_root.mkdir(parents=True, exist_ok=True)
             create_local_db(store.local_db)
@@ -262,11 +252,17 @@ class Tracker:
             os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
         self.client = MlflowClient(tracking_uri=store.tracking_uri)
         self._experiments: dict[str, str] = {}
+        self._undescribed: set[str] = set()  # experiments created here, without a note yet
 
     @classmethod
     def from_config(cls, tracking) -> Tracker:
         store = resolve_store(tracking.kind, tracking.uri, tracking.root)
-        return cls(store, flush_every=tracking.flush_every, flush_seconds=tracking.flush_seconds)
+        return cls(
+            store,
+            flush_every=tracking.flush_every,
+            flush_seconds=tracking.flush_seconds,
+            system_metrics=tracking.system_metrics,
+        )
 
     def experiment_id(self, name: str) -> str:
         """The id of experiment ``name``, created (with an absolute artifact location for the
@@ -284,7 +280,11 @@ class Tracker:
                 if self.store.artifact_root is not None:
                     location = (self.store.artifact_root / name).as_uri()
                 try:
-                    return self.client.create_experiment(name, artifact_location=location)
+                    created = self.client.create_experiment(
+                        name, artifact_location=location, tags=EXPERIMENT_KIND
+                    )
+                    self._undescribed.add(name)
+                    return created
                 except MlflowException:
                     exp = self.client.get_experiment_by_name(name)
                     if exp is None:
@@ -299,6 +299,9 @@ class Tracker:
                 f"`mlflow experiments restore --experiment-id {exp.experiment_id}` or choose "
                 "another name"
             )
+        if T.EXPERIMENT_KIND not in exp.tags:  # made before experiments had a kind: once
+            for key, value in EXPERIMENT_KIND.items():
+                self.client.set_experiment_tag(exp.experiment_id, key, value)
         return exp.experiment_id
 
     @_store_write
@@ -314,14 +317,30 @@ class Tracker:
         all_tags = {k: _as_text(v) for k, v in (tags or {}).items()}
         if parent is not None:
             all_tags[T.PARENT] = parent if isinstance(parent, str) else parent.run_id
+        note = run_note(name, all_tags)
+        if note and T.NOTE not in all_tags:  # the description, in the same write
+            all_tags[T.NOTE] = _as_text(note)
+        if experiment in self._undescribed and parent is None:
+            self._undescribed.discard(experiment)
+            text = _as_text(experiment_note(experiment, all_tags))
+            self.client.set_experiment_tag(experiment_id, T.NOTE, text)
         run = self.client.create_run(experiment_id, tags=all_tags, run_name=name)
-        return TrackedRun(
+        tracked = TrackedRun(
             self.client,
             run.info.run_id,
             experiment_id,
             flush_every=self.flush_every,
             flush_seconds=self.flush_seconds,
         )
+        self._monitor(tracked, all_tags, resume=False)
+        return tracked
+
+    def _monitor(self, run: TrackedRun, tags: Mapping[str, str], *, resume: bool) -> None:
+        """MLflow's system metrics (CPU, memory, disk, network) on a study's parent run, when
+        ``tracking.system_metrics``: one sample every 10 s, from a thread."""
+        parent_of_study = T.PARENT not in tags and tags.get(T.STUDY_KIND) in STUDY_PARENTS
+        if self.system_metrics and parent_of_study:
+            run.monitor = start_monitor(run.run_id, self.store.tracking_uri, resume=resume)
 
     def attach(self, run_id: str, *, owned: bool = False) -> TrackedRun:
         """A handle on an existing run, e.g. a study's parent run in a worker process. Unless
@@ -329,7 +348,7 @@ class Tracker:
         run = self.client.get_run(run_id)
         if owned and run.info.status != "RUNNING":
             self._write(self.client.update_run, run_id, status="RUNNING")
-        return TrackedRun(
+        tracked = TrackedRun(
             self.client,
             run_id,
             run.info.experiment_id,
@@ -337,6 +356,9 @@ class Tracker:
             flush_seconds=self.flush_seconds,
             owned=owned,
         )
+        if owned:  # a resumed study's parent run: its system metrics go on
+            self._monitor(tracked, run.data.tags, resume=True)
+        return tracked
 
     def find_run(self, run_id: str | None):
         """The MLflow run ``run_id`` if it exists and is not deleted, else None."""
@@ -386,6 +408,10 @@ class Tracker:
     def has_artifact(self, run_id: str, path: str) -> bool:
         """Whether run ``run_id`` has the top-level artifact ``path``."""
         return any(a.path == path for a in self.client.list_artifacts(run_id))
+
+    def download_artifact(self, run_id: str, path: str, folder: Path) -> Path:
+        """Run ``run_id``'s artifact ``path``, copied into ``folder``; returns the copy."""
+        return Path(self.client.download_artifacts(run_id, path, str(folder)))
 
     @staticmethod
     @_store_write

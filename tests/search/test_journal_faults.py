@@ -146,7 +146,13 @@ def test_damage_inside_the_journal_is_one_line_and_changes_nothing(
 def test_a_rerun_in_another_storage_is_refused_and_overwrites_nothing(isolated, capsys, conf):
     assert main([conf, "+study=fast", "study.n_trials=2"]) == 0
     folder = isolated / "studies" / "fast"
-    kept = ("journal.log", "trials.csv", "report.html", "report.md", "figures/history.png")
+    kept = (
+        "journal.log",
+        "trials.csv",
+        "report.html",
+        "report.md",
+        "report_figures/fast-history.png",
+    )
     before = {name: (folder / name).read_bytes() for name in kept}
     _, parents, children = study_runs(isolated, "fast")
     assert len(parents) == 1 and len(children) == 2
