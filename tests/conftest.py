@@ -3,10 +3,15 @@ share one data cache, so MNIST-1D is generated once per session."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -28,17 +33,141 @@ def isolated(monkeypatch, tmp_path, data_cache):
     return tmp_path
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 300, module: str = "research.run"):
-    """Run ``python -m research.run ARGS`` as a real process in ``cwd``."""
-    env = {**os.environ, "RESEARCH_ROOT": str(cwd), "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
+#: how long a test waits for an event (a file, a run's state, a process's exit) before it fails:
+#: long, because a loaded machine is slow, and free, because a passing test goes on as soon as
+#: the event happens ($RESEARCH_TEST_WAIT overrides it)
+WAIT = float(os.environ.get("RESEARCH_TEST_WAIT", "600"))
+
+T = TypeVar("T")
+
+
+def tail(text: str | bytes | None, size: int = 2000) -> str:
+    """The end of a process's output, for a failure message."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    text = (text or "").strip()
+    return text[-size:] if text else "(nothing)"
+
+
+def _output_of(proc: subprocess.Popen | None, log: Path | None) -> str:
+    """What ``proc`` wrote on stderr (if piped and exited) or into ``log``, for a message."""
+    if log is not None:
+        return f"; {log.name} ends: {tail(log.read_bytes() if log.exists() else None)}"
+    if proc is not None and proc.poll() is not None and proc.stderr and not proc.stderr.closed:
+        return f"; stderr ends: {tail(proc.stderr.read())}"
+    return ""
+
+
+def wait_for(
+    predicate: Callable[[], T],
+    what: str,
+    timeout: float = WAIT,
+    proc: subprocess.Popen | None = None,
+    log: Path | None = None,
+) -> T:
+    """Poll ``predicate`` (every 0.05 s, backing off to 0.5 s) until it returns something
+    truthy, and return that. An exception from it (a store not created yet) counts as not
+    yet. Fails, naming ``what`` and the last value or error seen, after ``timeout`` seconds or
+    as soon as ``proc`` has exited without the event (with the end of its stderr or ``log``)."""
+    began, delay, seen = time.monotonic(), 0.05, "nothing yet"
+    while True:
+        exited = proc is not None and proc.poll() is not None
+        try:
+            value = predicate()
+        except Exception as exc:  # noqa: BLE001 - not there yet; said on failure
+            value, seen = None, f"{type(exc).__name__}: {exc}"
+        else:
+            if value:
+                return value
+            seen = repr(value)
+        waited = time.monotonic() - began
+        if exited:
+            pytest.fail(
+                f"the process exited ({proc.returncode}) after {waited:.0f}s, before {what}; "
+                f"last seen: {seen[-500:]}{_output_of(proc, log)}"
+            )
+        if waited > timeout:
+            pytest.fail(
+                f"waited {waited:.0f}s for {what}; last seen: {seen[-500:]}{_output_of(None, log)}"
+            )
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def _leads_group(proc: subprocess.Popen) -> bool:
+    try:
+        return os.getpgid(proc.pid) == proc.pid  # started with start_new_session=True
+    except ProcessLookupError:
+        return False
+
+
+def kill(proc: subprocess.Popen, sig: int = signal.SIGKILL, group: bool | None = None) -> None:
+    """Send ``sig`` to ``proc``'s process group when it leads one (its workers too), else to
+    it alone; nothing if nothing is left."""
+    group = _leads_group(proc) if group is None else group
+    try:
+        if group:
+            os.killpg(proc.pid, sig)
+        elif proc.poll() is None:
+            proc.send_signal(sig)
+    except ProcessLookupError:
+        pass
+
+
+def stop(proc: subprocess.Popen, timeout: float = 60) -> None:
+    """End ``proc`` (and its group) for cleanup: SIGTERM, then SIGKILL to whatever is left
+    after ``timeout`` seconds. Never raises, so that it cannot hide a test's own failure."""
+    group = _leads_group(proc)
+    if proc.poll() is None:
+        kill(proc, signal.SIGTERM, group)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+    kill(proc, signal.SIGKILL, group)  # a group outlives its leader while a member lives
+    proc.wait()
+
+
+def finish(proc: subprocess.Popen, what: str, timeout: float = WAIT):
+    """``proc.communicate()``: on a timeout, kill the process (and its group) and fail naming
+    ``what`` was awaited and the end of its stderr."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass  # failed below, outside this handler: the message, not a chained traceback
+    kill(proc)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # a grandchild outside its group holds the pipe
+        err = None
+    pytest.fail(f"waited {timeout:.0f}s for {what}; stderr ends: {tail(err)}")
+
+
+def run_cli(
+    *args: str,
+    cwd: Path,
+    timeout: float = WAIT,
+    module: str = "research.run",
+    env: dict[str, str] | None = None,
+):
+    """Run ``python -m research.run ARGS`` as a real process in ``cwd`` (in its own process
+    group, so a failed wait kills its workers too) and return it as completed; ``env`` adds
+    to the environment."""
+    env = {**os.environ, "RESEARCH_ROOT": str(cwd), "PYTHONUNBUFFERED": "1", **(env or {})}
+    cmd = [sys.executable, "-m", module, *args]
+    proc = subprocess.Popen(
+        cmd,
         cwd=cwd,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
+        start_new_session=True,
     )
+    try:
+        shown = " ".join(a if len(a) < 80 else a[:40] + "..." for a in args)
+        out, err = finish(proc, f"`python -m {module} {shown}` to exit", timeout)
+    finally:
+        stop(proc, timeout=0)  # its workers, and itself if pytest was interrupted
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from research.evolve import checkpoint
 from research.evolve.runs import FAULT_POINTS, study_lock
 from research.run import main
 from research.search.storage import study_dir
-from tests.conftest import run_cli
+from tests.conftest import finish, kill, run_cli, wait_for
 
 COMMON = ["study.stop_on_solve=false", "study.report=false"]
 #: small configurations of each kind of evolution (a few seconds each)
@@ -122,7 +121,7 @@ def start(args: list[str], root: Path, fault: str | None = None) -> subprocess.P
 def killed_at(args: list[str], root: Path, fault: str) -> None:
     """Run the command until the fault hook SIGKILLs it."""
     proc = start(args, root, fault)
-    _, err = proc.communicate(timeout=300)
+    _, err = finish(proc, f"the fault hook {fault} to SIGKILL the evolution")
     assert proc.returncode == -signal.SIGKILL, (fault, proc.returncode, err.decode()[-2000:])
 
 
@@ -169,20 +168,20 @@ def test_a_killed_holder_releases_the_lock_and_the_rerun_completes(tmp_path):
     long = [*args_of("cmaes"), "study.generations=100000"]
     holder = start(long, tmp_path)
     lock = tmp_path / "studies" / "cmaes" / "evolve.lock"
+
+    def holding() -> bool:
+        """A checkpoint complete on disk (loads and verifies) and the lock naming its holder."""
+        ckpt = checkpoint.load_latest(lock.parent / "checkpoints")
+        return ckpt is not None and json.loads(lock.read_text())["pid"] == holder.pid
+
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            ckpts = checkpoint.checkpoints(lock.parent / "checkpoints")
-            if ckpts and lock.read_text().startswith("{"):
-                break
-            assert holder.poll() is None, holder.stderr.read().decode()
-            time.sleep(0.1)
+        wait_for(holding, "the first evolution's first checkpoint and its lock", proc=holder)
         second = run_cli(*long, cwd=tmp_path)
         assert second.returncode == 2
         err = second.stderr.strip().splitlines()
         assert len(err) == 1 and f"running in process {holder.pid} on host" in err[0], err
     finally:
-        os.killpg(holder.pid, signal.SIGKILL)
+        kill(holder)
         holder.wait()
     done = run_cli(*args_of("cmaes"), cwd=tmp_path)  # fewer generations: ends at once
     assert done.returncode == 0, done.stderr

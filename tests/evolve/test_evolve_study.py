@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from research.evolve import checkpoint
 from research.run import main
-from tests.conftest import run_cli
+from tests.conftest import run_cli, wait_for
 
 SHORT = ["task.max_steps=500"]
 
@@ -151,16 +149,19 @@ def test_an_evolution_killed_and_resumed_ends_bit_identical_to_an_uninterrupted_
         cwd=resumed,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
+    folder = resumed / "studies" / "cmaes" / "checkpoints"
+
+    def third_checkpoint() -> bool:
+        newest = checkpoint.load_latest(folder)  # complete on disk: it loads and verifies
+        return newest is not None and newest[0] >= 3
+
     try:
-        deadline = time.monotonic() + 120
-        while len(_ckpts(resumed)) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        wait_for(third_checkpoint, "the evolution's checkpoint of generation 3", proc=proc)
     finally:
         proc.kill()
+        proc.wait()
     killed_at = checkpoint.load_latest(resumed / "studies" / "cmaes" / "checkpoints")[0]
     assert 1 <= killed_at < 40
     done = run_cli(*args, cwd=resumed)

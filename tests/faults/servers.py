@@ -5,10 +5,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pytest
+from tests.conftest import stop, wait_for
 
 
 def free_port() -> int:
@@ -39,12 +38,14 @@ def mlflow_server(backend_uri: str, artifacts: Path, port: int) -> subprocess.Po
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    pytest.fail("mlflow server did not start")
+
+    def accepts() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=10):
+            return True
+
+    try:
+        wait_for(accepts, f"mlflow server to accept connections on port {port}", proc=proc)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc

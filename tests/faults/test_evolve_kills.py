@@ -18,7 +18,7 @@ import zlib
 import pytest
 
 from research.evolve.runs import FAULT_POINTS
-from tests.conftest import run_cli
+from tests.conftest import finish, run_cli
 from tests.evolve.test_evolve_faults import KINDS, args_of, outcome, start, straight_run
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ RANDOM_KILLS = 3  # per kind, one after the other on the same study
 
 def _kill_with_hook(args, root, fault) -> bool:
     proc = start(args, root, fault)
-    _, err = proc.communicate(timeout=300)
+    _, err = finish(proc, f"the evolution to exit or be SIGKILLed by the fault hook {fault}")
     assert proc.returncode in (0, -signal.SIGKILL), err.decode()[-2000:]
     return proc.returncode == -signal.SIGKILL
 

@@ -14,7 +14,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from research.search.storage import open_storage
-from tests.conftest import STUDIES
+from tests.conftest import STUDIES, finish, stop
 from tests.faults.servers import free_port, mlflow_server
 
 pytestmark = pytest.mark.postgres
@@ -56,7 +56,7 @@ def test_three_hosts_share_one_study_through_postgresql_and_an_mlflow_server(
                     text=True,
                 )
             )
-        results = [h.communicate(timeout=600) for h in hosts]
+        results = [finish(h, f"host {i}'s worker to finish the study") for i, h in enumerate(hosts)]
         for h, (_, err) in zip(hosts, results):
             assert h.returncode == 0, err[-2000:]
             assert "Traceback" not in err
@@ -79,4 +79,4 @@ def test_three_hosts_share_one_study_through_postgresql_and_an_mlflow_server(
         assert sorted(int(r.data.tags["trial.number"]) for r in children) == list(range(12))
         assert not [r for r in runs if r.info.status == "RUNNING"]
     finally:
-        os.killpg(server.pid, 9)
+        stop(server)

@@ -14,6 +14,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from research.search.storage import open_storage
+from tests.conftest import finish, stop, wait_for
 from tests.faults.servers import free_port, mlflow_server
 
 pytestmark = pytest.mark.slow
@@ -42,25 +43,20 @@ def test_a_study_survives_its_tracking_server_dying_and_coming_back(isolated, co
     )
     try:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        storage = None
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:  # wait for two finished trials
-            try:
-                storage = storage or open_storage(None, isolated, "fast")
-                s = optuna.load_study(study_name="fast", storage=storage)
-                if sum(t.state.is_finished() for t in s.trials) >= 2:
-                    break
-            except Exception:  # noqa: BLE001 - not created yet
-                pass
-            time.sleep(0.3)
+
+        def finished_trials() -> bool:  # raises until the study's journal exists
+            s = optuna.load_study(study_name="fast", storage=open_storage(None, isolated, "fast"))
+            return sum(t.state.is_finished() for t in s.trials) >= 2
+
+        wait_for(finished_trials, "the study's first two finished trials", proc=study)
         os.killpg(server.pid, 9)  # the server dies mid-study...
         server.wait()
-        time.sleep(5)
+        time.sleep(5)  # the fault: no server for a while (not a wait for an event)
         server = _serve(server_dir, port)  # ...and comes back on the same store
-        out, err = study.communicate(timeout=600)
+        out, err = finish(study, "the study to finish after its server came back")
     finally:
         study.kill()
-        os.killpg(server.pid, 9)
+        stop(server)
     assert study.returncode == 0, err[-3000:]
     assert "Traceback" not in err
     s = optuna.load_study(study_name="fast", storage=open_storage(None, isolated, "fast"))
@@ -74,4 +70,4 @@ def test_a_study_survives_its_tracking_server_dying_and_coming_back(isolated, co
         numbers = {int(r.data.tags["trial.number"]) for r in runs if "trial.number" in r.data.tags}
         assert numbers == {t.number for t in s.trials}
     finally:
-        os.killpg(server.pid, 9)
+        stop(server)

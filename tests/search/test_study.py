@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
@@ -17,7 +16,7 @@ from optuna.trial import TrialState
 
 from research.run import main
 from research.search.storage import open_storage
-from tests.conftest import run_cli
+from tests.conftest import finish, run_cli, wait_for
 
 
 def client_for(root: Path) -> MlflowClient:
@@ -146,18 +145,6 @@ def test_changing_the_space_of_an_existing_study_is_refused_unless_asked(isolate
     assert len(load(isolated, "fast").trials) == 2
 
 
-def _poll(predicate, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except Exception:  # noqa: BLE001 - storage not created yet
-            pass
-        time.sleep(0.2)
-    pytest.fail("condition never reached")
-
-
 def test_a_study_killed_mid_trial_resumes_to_exactly_n_trials(isolated, conf):
     args = [conf, "+study=fast", "study.n_trials=4", "regime.epochs=1500", "study.pruner=none"]
     env = {**os.environ, "RESEARCH_ROOT": str(isolated)}
@@ -170,12 +157,14 @@ def test_a_study_killed_mid_trial_resumes_to_exactly_n_trials(isolated, conf):
     )
     try:
         # kill while trial 1 is training (trial 0 finished, so the study is mid-way)
-        _poll(lambda: any(t.number == 1 for t in load(isolated, "fast").trials))
-        time.sleep(0.2)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        wait_for(
+            lambda: "mlflow_run_id" in load(isolated, "fast").trials[1].user_attrs,
+            "trial 1 to start training (its MLflow run in the journal)",
+            proc=proc,
+        )
     finally:
-        proc.kill()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     killed = load(isolated, "fast").trials
     assert killed[-1].state == TrialState.RUNNING  # left behind by the dead process
     done = run_cli(*args, cwd=isolated)
@@ -259,11 +248,16 @@ def test_ctrl_c_stops_a_study_cleanly_and_a_rerun_finishes_it(isolated, conf):
         text=True,
     )
     try:
-        _poll(lambda: "mlflow_run_id" in load(isolated, "fast").trials[0].user_attrs)
+        wait_for(
+            lambda: "mlflow_run_id" in load(isolated, "fast").trials[0].user_attrs,
+            "trial 0 to start training (its MLflow run in the journal)",
+            proc=proc,
+        )
         proc.send_signal(signal.SIGINT)  # trial 0 is training (2000 epochs: seconds)
-        _, err = proc.communicate(timeout=60)
+        _, err = finish(proc, "the study to exit after Ctrl-C (SIGINT)")
     finally:
         proc.kill()
+        proc.wait()
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "rerun the command to resume" in err
     trials = load(isolated, "fast").trials
