@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import run_cli
+from tests.conftest import finish, run_cli, stop, wait_for
 
 SMALL = ["data=spirals", "model.hidden=[16]", "regime.epochs=5"]
 
@@ -41,7 +40,7 @@ def runs(root, experiment="train"):
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_creates_no_run(tmp_path, args):
-    proc = run_cli(*args, cwd=tmp_path, timeout=120)
+    proc = run_cli(*args, cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
@@ -140,18 +139,15 @@ def test_sigterm_ends_the_run_killed(tmp_path):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            _, found = runs(tmp_path)
-            if found and "val/acc" in found[0].data.metrics:
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail("training never started logging")
+        wait_for(
+            lambda: (found := runs(tmp_path)[1]) and "val/acc" in found[0].data.metrics,
+            "the run's first val/acc in the MLflow store",
+            proc=proc,
+        )
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        _, err = finish(proc, "the run to exit after SIGTERM")
     finally:
-        proc.kill()
+        stop(proc)
     assert proc.returncode == 143, err
     assert "Traceback" not in err
     _, found = runs(tmp_path)

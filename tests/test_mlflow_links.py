@@ -6,7 +6,6 @@ gets MLflow's system metrics."""
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -14,6 +13,7 @@ from mlflow.tracking import MlflowClient
 from research import ui
 from research.track import Tracker, resolve_store
 from research.track.links import link_line, run_url
+from tests.conftest import wait_for
 from tests.mlflow_store import copy_store
 
 KIND = "custom_model_development"
@@ -87,10 +87,7 @@ def test_system_metrics_go_on_the_parent_run_of_a_study_only(made_store, monkeyp
     parent = tracker.start_run("sys", "sys", tags={"study.kind": "evolve", "study.name": "sys"})
     child = tracker.start_run("sys", "stage-0", parent=parent, tags={"stage": 0})
     assert parent.monitor is not None and child.monitor is None
-    deadline = time.monotonic() + 300
-    while parent.monitor._logging_step < 1:  # MLflow's monitor has taken its first sample
-        assert time.monotonic() < deadline, "no system metrics sample within 300 s"
-        time.sleep(0.05)
+    wait_for(lambda: parent.monitor._logging_step >= 1, "MLflow's first system-metrics sample")
     child.end()
     parent.end()
     metrics = tracker.client.get_run(parent.run_id).data.metrics

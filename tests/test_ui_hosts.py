@@ -13,6 +13,7 @@ import pytest
 
 from research.track import Tracker, resolve_store
 from research.ui import is_loopback
+from tests.conftest import WAIT
 
 
 @pytest.fixture
@@ -23,8 +24,10 @@ def root(tmp_path):
     return tmp_path
 
 
-def ui(root, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run the UI; one that starts serving instead of refusing is killed, and the test fails."""
+def ui(root, *args: str, timeout: float = WAIT) -> subprocess.CompletedProcess:
+    """Run the UI; one that starts serving instead of refusing is killed, and the test fails
+    (a refusal returns at once; the long limit only keeps a loaded machine from passing a
+    slow refusal off as serving)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "research.ui", "--root", str(root), *args],
         cwd=root,
@@ -39,7 +42,7 @@ def ui(root, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        pytest.fail(f"research.ui {' '.join(args)} served instead of refusing")
+        pytest.fail(f"research.ui {' '.join(args)} served for {timeout:.0f}s instead of refusing")
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 

@@ -8,6 +8,7 @@ import json
 import math
 import statistics
 
+from matplotlib.ticker import MaxNLocator
 from optuna.trial import TrialState
 
 from research.report.caveats import differences, seeds, spread
@@ -64,6 +65,7 @@ def comparison_section(studies: list[SearchData]) -> Section:
             ]
         )
     ax.set(xlabel="trial", ylabel=f"best {metric} so far", title=f"Equal budget: {budget} trials")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are counted, not measured
     ax.grid(alpha=0.3)
     ax.legend()
     sources = "; ".join(d.source() for d in studies)

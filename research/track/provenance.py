@@ -3,6 +3,7 @@ threads and library, CPU)."""
 
 from __future__ import annotations
 
+import getpass
 import platform
 import shlex
 import subprocess
@@ -48,10 +49,20 @@ def command_line(module: str, args: list[str]) -> str:
     return shlex.join(["python", "-m", module, *(redact(str(a)) for a in args)])
 
 
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container's anonymous uid)
+        return "unknown"
+
+
 def provenance_tags(root: Path, command: str) -> dict[str, str]:
     """Every tag that says where a run came from: command, versions, git commit and dirty flag
-    (of the package's own checkout, else of the project root), BLAS threads, library and CPU."""
+    (of the package's own checkout, else of the project root), BLAS threads, library and CPU;
+    and MLflow's own user and source tags, which its UI shows as "Created by" and "Source"."""
     tags = {"command": redact(command), **package_versions(), **threads.tags()}
+    source = " ".join(command.split()[:3])  # python -m research.run
+    tags.update({T.MLFLOW_USER: _user(), T.MLFLOW_SOURCE: source, T.MLFLOW_SOURCE_TYPE: "LOCAL"})
     tags.update(git_state(Path(__file__).resolve().parent))
     if T.GIT_COMMIT not in tags:
         tags.update(git_state(root))
