@@ -36,15 +36,36 @@ def spread(values: list[float]) -> str:
 
 
 def differences(aspects: dict[str, dict[str, str]]) -> list[str]:
-    """One warning per aspect whose value is not the same for every study.
+    """One warning per aspect whose value is not the same for every study; when the values
+    are settings (``k=v, k=v``), only the keys that differ are named.
 
     ``aspects``: aspect (e.g. "git commit") -> study name -> its value there."""
     out = []
     for aspect, values in aspects.items():
         if len(set(values.values())) > 1:
-            each = "; ".join(f"{name}: {value}" for name, value in values.items())
+            each = "; ".join(f"{name}: {value}" for name, value in _differing(values).items())
             out.append(f"{', '.join(values)} differ in {aspect}: {each}")
     return out
+
+
+_SETTING = re.compile(r"[\w.]+=")
+
+
+def _differing(values: dict[str, str]) -> dict[str, str]:
+    """``values`` (study -> ``k=v, k=v``) cut to the keys whose values differ (``-``: unset);
+    any other kind of value is kept whole."""
+    parsed = {}
+    for name, value in values.items():
+        parts = re.split(r", (?=[\w.]+=)", value) if value else []
+        if not all(_SETTING.match(part) for part in parts):
+            return values
+        parsed[name] = dict(part.split("=", 1) for part in parts)
+    keys = sorted({k for settings in parsed.values() for k in settings})
+    differ = [k for k in keys if len({s.get(k, "-") for s in parsed.values()}) > 1]
+    return {
+        name: ", ".join(f"{k}={settings.get(k, '-')}" for k in differ)
+        for name, settings in parsed.items()
+    }
 
 
 def relative(text: str, root: Path) -> str:

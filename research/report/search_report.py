@@ -18,6 +18,7 @@ from research.report.search_compare import best_so_far, comparison_section
 from research.report.search_data import SearchData, load_search
 from research.report.search_figures import study_figures
 from research.report.search_trials import trials_section
+from research.search.spec import without_repeats
 from research.search.summary import fmt as _fmt
 from research.search.trial import METRICS_ATTR, RETRIED_ATTR
 from research.track import tags as T
@@ -78,7 +79,7 @@ def _summary(data: SearchData) -> Section:
         f"`{tags.get('sampler', '?')}`, pruner `{tags.get('pruner', '?')}`, storage "
         f"`{tags.get('storage', '?')}`.",
         f"Command: `{tags.get('command', '?')}`. Shared overrides: "
-        f"`{' '.join(data.signature.get('overrides', [])) or '(none)'}`.",
+        f"`{' '.join(without_repeats(data.signature.get('overrides', []))) or '(none)'}`.",
         f"Source: {data.source()}.",
     ]
     ranked = data.ranked()[:TOP] if len(data.metrics) == 1 else data.ranked()
