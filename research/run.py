@@ -87,14 +87,19 @@ def _main(argv: list[str] | None = None) -> int:
     except ResearchError as exc:
         print(redact(f"error: {exc}"), file=sys.stderr)
         return exc.exit_status  # 2: bad input; 1: the environment (EnvironmentFault)
-    except KeyboardInterrupt:
-        print(f"interrupted: {note}", file=sys.stderr)
-        return 130
-    except Terminated:
-        print(f"terminated: {note}", file=sys.stderr)
-        return 143
+    except (KeyboardInterrupt, Terminated) as exc:
+        return _stopped(exc, note)
     print(redact("\n".join(outcome.lines)))
     return outcome.exit_status
+
+
+def _stopped(exc: BaseException, note: str) -> int:
+    """Ctrl-C (exit 130) or SIGTERM (143): one line saying what the interruption left."""
+    if isinstance(exc, KeyboardInterrupt):
+        print(f"interrupted: {note}", file=sys.stderr)
+        return 130
+    print(f"terminated: {note}", file=sys.stderr)
+    return 143
 
 
 def _shown(flags: Flags, overrides: list[str]) -> str:
@@ -134,12 +139,8 @@ def _multirun(flags: Flags, args: list[str]) -> int:
     state = {"note": SWEEP_INTERRUPTED}
     try:
         return _run_sweep(sweep, trains, command, state)
-    except KeyboardInterrupt:
-        print(f"interrupted: {state['note']}", file=sys.stderr)
-        return 130
-    except Terminated:
-        print(f"terminated: {state['note']}", file=sys.stderr)
-        return 143
+    except (KeyboardInterrupt, Terminated) as exc:
+        return _stopped(exc, state["note"])
 
 
 def _store_uri(job: Job) -> str:

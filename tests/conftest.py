@@ -141,6 +141,27 @@ def finish(proc: subprocess.Popen, what: str, timeout: float = WAIT):
     pytest.fail(f"waited {timeout:.0f}s for {what}; stderr ends: {tail(err)}")
 
 
+def start_cli(
+    *args: str,
+    cwd: Path,
+    module: str = "research.run",
+    env: dict[str, str] | None = None,
+    stdout=subprocess.PIPE,
+) -> subprocess.Popen:
+    """Start ``python -m research.run ARGS`` as a real process in ``cwd``, in its own process
+    group (so a failed wait kills its workers too); ``env`` adds to the environment."""
+    env = {**os.environ, "RESEARCH_ROOT": str(cwd), "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def run_cli(
     *args: str,
     cwd: Path,
@@ -151,23 +172,13 @@ def run_cli(
     """Run ``python -m research.run ARGS`` as a real process in ``cwd`` (in its own process
     group, so a failed wait kills its workers too) and return it as completed; ``env`` adds
     to the environment."""
-    env = {**os.environ, "RESEARCH_ROOT": str(cwd), "PYTHONUNBUFFERED": "1", **(env or {})}
-    cmd = [sys.executable, "-m", module, *args]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start_cli(*args, cwd=cwd, module=module, env=env)
     try:
         shown = " ".join(a if len(a) < 80 else a[:40] + "..." for a in args)
         out, err = finish(proc, f"`python -m {module} {shown}` to exit", timeout)
     finally:
         stop(proc, timeout=0)  # its workers, and itself if pytest was interrupted
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.fixture

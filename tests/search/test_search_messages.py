@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 import signal
 import subprocess
-import sys
 from dataclasses import fields
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,7 +26,7 @@ from research.search.spec import without_repeats
 from research.search.storage import open_storage
 from research.search.summary import summary_lines
 from research.track.settings import TrackingConfig
-from tests.conftest import WAIT, finish, stop, wait_for
+from tests.conftest import WAIT, finish, start_cli, stop, wait_for
 
 #: what this file does not look at, off where the setting exists: the best network as an MLflow
 #: model (retrained), system metrics
@@ -173,16 +171,7 @@ def test_ctrl_c_during_a_trial_leaves_no_trial_run_running(isolated, conf):
         "study.pruner=none",
         *EXTRAS,
     ]
-    env = {**os.environ, "RESEARCH_ROOT": str(isolated), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "research.run", *args],
-        cwd=isolated,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start_cli(*args, cwd=isolated, stdout=subprocess.DEVNULL)
     try:
 
         def a_trial_running():
