@@ -65,7 +65,13 @@ def test_a_training_run_is_tagged_with_its_blas_threads_library_numpy_and_cpu(is
     assert tags["cpu.model"] and tags["cpu.count"].isdigit()
 
 
-@pytest.mark.parametrize(("setting", "expected"), [(str(PINNED), str(PINNED)), ("auto", "1")])
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [  # a pinned count is the same path as auto's: kept for -m slow (the suite's time budget)
+        pytest.param(str(PINNED), str(PINNED), marks=pytest.mark.slow),
+        ("auto", "1"),
+    ],
+)
 def test_the_setting_reaches_every_search_worker_process(isolated, conf, setting, expected):
     """``study.workers=2``: each trial run carries the BLAS threads its worker process read
     back from the library; both workers ran trials, all show the setting."""
@@ -83,7 +89,13 @@ def test_the_setting_reaches_every_search_worker_process(isolated, conf, setting
     assert parent.data.tags["blas.threads"] == expected  # the main process
 
 
-@pytest.mark.parametrize(("setting", "expected"), [(str(PINNED), str(PINNED)), ("auto", "1")])
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [  # a pinned count is the same path as auto's: kept for -m slow (the suite's time budget)
+        pytest.param(str(PINNED), str(PINNED), marks=pytest.mark.slow),
+        ("auto", "1"),
+    ],
+)
 def test_the_setting_reaches_every_evolution_pool_process(isolated, capsys, setting, expected):
     """``study.processes=2``: each pool process pins BLAS in its initializer and reports the
     count it reads back; the parent run records all of them."""

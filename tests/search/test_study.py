@@ -291,13 +291,14 @@ def test_a_study_resumed_in_two_commands_gives_the_trials_of_one_command(
 @pytest.mark.parametrize(
     "setting",
     [
-        ["study.sampler=qmc"],
+        # qmc and hyperband share their paths with random and halving: -m slow runs them
+        pytest.param(["study.sampler=qmc"], marks=pytest.mark.slow),
         ["study.sampler=random"],
         ["study.sampler=nsga2", "study.pruner=none"],
         ["study.sampler=grid", "study.params={regime.lr:'choice(0.001, 0.01)'}"],
         ["study.pruner=percentile"],
         ["study.pruner=halving"],
-        ["study.pruner=hyperband"],
+        pytest.param(["study.pruner=hyperband"], marks=pytest.mark.slow),
         ["study.pruner=none"],
     ],
 )
