@@ -15,6 +15,7 @@ from research.report.caveats import differences, seeds, spread
 from research.report.document import Figure, Section, Table, figure_png
 from research.report.figures import plt
 from research.report.search_data import SearchData
+from research.report.stats import paired, verdict
 from research.search.trial import METRICS_ATTR
 from research.track import tags as T
 
@@ -82,11 +83,42 @@ def comparison_section(studies: list[SearchData]) -> Section:
     )
     return Section(
         "Comparison at equal budget",
-        [f"Methods compared on their first {budget} trials each."],
+        [f"Methods compared on their first {budget} trials each.", *_tests(groups, budget)],
         [table],
         [Figure("comparison", f"{drawn}. From {sources}.", figure_png(fig))],
         warnings=search_differences(studies),
     )
+
+
+def _tests(groups: dict[str, list[SearchData]], budget: int) -> list[str]:
+    """A paired test of each method against the first, over the seeds (``study.seed``) both
+    ran: one sentence per measure saying whether the difference is significant."""
+    names = list(groups)
+    metric = groups[names[0]][0].metrics[0]
+    out = []
+    for other in names[1:]:
+        first = {d.tags.get(T.SEED): d for d in groups[names[0]]}
+        second = {d.tags.get(T.SEED): d for d in groups[other]}
+        shared = sorted(set(first) & set(second), key=str)
+        if len(shared) < 2:
+            out.append(
+                f"{names[0]} vs {other}: {len(shared)} seed(s) in common, so no test of the "
+                "difference is possible; run each method with several study seeds (e.g. "
+                "`-m +study=<name> study.seed=1,2,3,4,5,6`)."
+            )
+            continue
+        for label, value in ((f"best {metric}", _best), ("its test/acc", _test_of_best)):
+            a = [value(first[k], budget) for k in shared]
+            b = [value(second[k], budget) for k in shared]
+            if None in a or None in b:
+                continue
+            out.append(verdict(names[0], other, label, paired(a, b)))
+    return out
+
+
+def _best(data: SearchData, budget: int) -> float | None:
+    best = best_so_far(data)[:budget][-1]
+    return None if math.isnan(best) else best
 
 
 def _test_of_best(data: SearchData, budget: int) -> float | None:

@@ -222,6 +222,9 @@ def test_a_comparison_says_how_many_seeds_and_warns_of_every_difference(project,
     comparison = md.split("## Summary:")[0]
     assert "median [min..max]" not in comparison  # one number is not a spread
     assert re.search(r"\| tpe \| bayes \| 4 \| [0-9.]+ \(1 seed\) \|", comparison)
+    # one seed each: no verdict on the difference, and the report says why
+    assert "tpe vs random: 1 seed(s) in common, so no test of the difference" in comparison
+    assert "significant" not in comparison
     warnings = [line for line in md.splitlines() if line.startswith("> **Warning:** ")]
     assert any("regime.epochs" in w and "bayes: 3" in w and "random: 2" in w for w in warnings)
     printed = [line.removeprefix("warning: ") for line in err.splitlines()]
