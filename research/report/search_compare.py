@@ -11,6 +11,7 @@ import statistics
 from matplotlib.ticker import MaxNLocator
 from optuna.trial import TrialState
 
+from research.report import wall_time
 from research.report.caveats import differences, seeds, spread
 from research.report.document import Figure, Section, Table, figure_png
 from research.report.figures import plt
@@ -44,6 +45,56 @@ def comparison_section(studies: list[SearchData]) -> Section:
     groups: dict[str, list[SearchData]] = {}
     for d in studies:
         groups.setdefault(d.tags.get(T.SAMPLER, d.name), []).append(d)
+    horizon = min(wall_time.elapsed(d.trials) for d in studies)
+    timed = {m: [_timed(d) for d in members] for m, members in groups.items()}
+    fig, rows = _by_trials(groups, budget, metric)
+    for row, method in zip(rows, groups, strict=True):
+        reached = _reached(timed[method], horizon)
+        missing = len(timed[method]) - len(reached)
+        row.append(
+            (spread(reached) if reached else "-")
+            + (f"; {missing} of {len(timed[method])} had no complete trial yet" if missing else "")
+        )
+    sources = "; ".join(d.source() for d in studies)
+    several = any(len(m) > 1 for m in groups.values())
+    drawn = (
+        "Median (line) and min..max (band) over the studies of each method"
+        if several
+        else "One study per method (1 seed each): each line is that study's best so far"
+    )
+    table = Table(
+        ["method", "studies", "trials", f"best {metric}", "its test/acc", f"at {horizon:.0f} s"],
+        rows,
+        f"At equal budget (the first {budget} trials of each study) and at equal wall time "
+        f"(the best {metric} each study had reached {horizon:.0f} s after its first trial "
+        f"started: the shortest study's length). From {sources}.",
+    )
+    by_time = wall_time.figure(timed, horizon, metric)
+    measures = {
+        f"best {metric}": lambda d: _best(d, budget),
+        "its test/acc": lambda d: _test_of_best(d, budget),
+        f"best {metric} at {horizon:.0f} s": lambda d: wall_time.best_at(_timed(d), horizon),
+    }
+    return Section(
+        "Comparison at equal budget",
+        [f"Methods compared on their first {budget} trials each.", *_tests(groups, measures)],
+        [table],
+        [
+            Figure("comparison", f"{drawn}. From {sources}.", figure_png(fig)),
+            Figure(
+                "comparison_time",
+                f"Best {metric} so far against wall time, up to the shortest study's "
+                f"{horizon:.0f} s (trials' own timestamps; {drawn.lower()}).",
+                figure_png(by_time),
+            ),
+        ],
+        warnings=search_differences(studies),
+    )
+
+
+def _by_trials(groups: dict[str, list[SearchData]], budget: int, metric: str):
+    """The best-so-far figure over the first ``budget`` trials, and one table row per method
+    (its studies, the budget, the best value and its test/acc)."""
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     rows = []
     for method, members in groups.items():
@@ -56,45 +107,29 @@ def comparison_section(studies: list[SearchData]) -> Section:
             hi = [max(c[i] for c in curves) for i in steps]
             ax.fill_between(steps, lo, hi, alpha=0.2, color=line.get_color())
         tests = [_test_of_best(d, budget) for d in members]
-        rows.append(
-            [
-                method,
-                ", ".join(d.name for d in members),
-                str(budget),
-                spread([c[-1] for c in curves]),
-                spread([t for t in tests if t is not None]),
-            ]
-        )
+        names = ", ".join(d.name for d in members)
+        best = spread([c[-1] for c in curves])
+        rows.append([method, names, str(budget), best, spread([t for t in tests if t is not None])])
     ax.set(xlabel="trial", ylabel=f"best {metric} so far", title=f"Equal budget: {budget} trials")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are counted, not measured
     ax.grid(alpha=0.3)
     ax.legend()
-    sources = "; ".join(d.source() for d in studies)
-    several = any(len(m) > 1 for m in groups.values())
-    drawn = (
-        "Median (line) and min..max (band) over the studies of each method"
-        if several
-        else "One study per method (1 seed each): each line is that study's best so far"
-    )
-    table = Table(
-        ["method", "studies", "trials", f"best {metric}", "its test/acc"],
-        rows,
-        f"At equal budget (the first {budget} trials of each study). From {sources}.",
-    )
-    return Section(
-        "Comparison at equal budget",
-        [f"Methods compared on their first {budget} trials each.", *_tests(groups, budget)],
-        [table],
-        [Figure("comparison", f"{drawn}. From {sources}.", figure_png(fig))],
-        warnings=search_differences(studies),
-    )
+    return fig, rows
 
 
-def _tests(groups: dict[str, list[SearchData]], budget: int) -> list[str]:
+def _reached(curves: list[list[tuple[float, float]]], seconds: float) -> list[float]:
+    """The best each study had reached within ``seconds`` (studies with none left out)."""
+    return [v for v in (wall_time.best_at(c, seconds) for c in curves) if v is not None]
+
+
+def _timed(data: SearchData) -> list[tuple[float, float]]:
+    return wall_time.best_by_time(data.trials, data.directions[0])
+
+
+def _tests(groups: dict[str, list[SearchData]], measures: dict) -> list[str]:
     """A paired test of each method against the first, over the seeds (``study.seed``) both
     ran: one sentence per measure saying whether the difference is significant."""
     names = list(groups)
-    metric = groups[names[0]][0].metrics[0]
     out = []
     for other in names[1:]:
         first = {d.tags.get(T.SEED): d for d in groups[names[0]]}
@@ -107,9 +142,9 @@ def _tests(groups: dict[str, list[SearchData]], budget: int) -> list[str]:
                 "`-m +study=<name> study.seed=1,2,3,4,5,6`)."
             )
             continue
-        for label, value in ((f"best {metric}", _best), ("its test/acc", _test_of_best)):
-            a = [value(first[k], budget) for k in shared]
-            b = [value(second[k], budget) for k in shared]
+        for label, value in measures.items():
+            a = [value(first[k]) for k in shared]
+            b = [value(second[k]) for k in shared]
             if None in a or None in b:
                 continue
             out.append(verdict(names[0], other, label, paired(a, b)))
