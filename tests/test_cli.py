@@ -74,6 +74,7 @@ def test_a_training_leaves_one_finished_run_with_everything_logged(tmp_path):
     assert str(run.info.artifact_uri).startswith((tmp_path / "mlruns").as_uri())
 
 
+@pytest.mark.slow  # tests/test_reproducibility.py covers it by default (suite time)
 def test_the_same_command_and_seed_give_identical_metrics(tmp_path):
     for _ in range(2):
         assert run_cli(*SMALL, "model.dropout=0.1", cwd=tmp_path).returncode == 0

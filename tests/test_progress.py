@@ -175,7 +175,10 @@ def check(proc: subprocess.CompletedProcess, pattern: str, n: int, first_out: st
     assert not any("elapsed" in line for line in out), proc.stdout  # progress: stderr only
 
 
-@pytest.mark.parametrize("level", ["train", "search", "evolve"])
+@pytest.mark.parametrize(
+    "level",  # evolve's lines are also checked in-process (tests/evolve/test_evolve_messages.py)
+    ["train", "search", pytest.param("evolve", marks=pytest.mark.slow)],
+)
 def test_off_a_terminal_each_loop_prints_progress_lines_on_stderr(tmp_path, level):
     if level == "train":
         proc = run(tmp_path, "data=xor", "model.hidden=[4]", "regime.epochs=3")

@@ -94,6 +94,7 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(isolated,
     assert "became" in failed_run.data.tags["status.reason"]
 
 
+@pytest.mark.slow  # the resumed-vs-straight test below covers it by default (suite time)
 def test_a_sequential_seeded_study_gives_the_same_trials_twice(tmp_path, monkeypatch, capsys, conf):
     results = []
     for name in ("a", "b"):
