@@ -34,7 +34,7 @@ def require(ok: bool, key: str, value: Any, allowed: str) -> None:
 
 
 def one_of(key: str, value: Any, names) -> None:
-    require(value in names, key, value, "choose one of: " + ", ".join(sorted(names)))
+    require(value in names, key, value, "choose one of: " + ", ".join(sorted(map(str, names))))
 
 
 def fraction(key: str, value: float, *, closed: bool = False) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, fields
 from typing import Any
 
-from research.data import loaders
+from research.data import loaders, sequences
 from research.data import schema as D
 from research.data.checks import check_splits
 from research.data.dataset import Dataset
@@ -30,6 +30,7 @@ for _schema in (
     D.SineData,
 ):
     DATASETS.register(_schema.name, getattr(loaders, _schema.name), schema=_schema)
+DATASETS.register("recall", sequences.recall, schema=D.RecallData)
 
 #: data sets with continuous targets (scored by rmse); the others are classification
 REGRESSION = frozenset({"logistic_map", "sine"})

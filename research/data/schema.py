@@ -101,6 +101,28 @@ class ParityData(DataConfig):
 
 
 @dataclass
+class RecallData(DataConfig):
+    """Recall the first symbol of a long random sequence (research/data/sequences.py)."""
+
+    name: str = "recall"
+    length: int = 50
+    n_symbols: int = 4
+    n_train: int = 2000
+    n_val: int = 500
+    n_test: int = 500
+
+    def __post_init__(self) -> None:
+        S.require(self.length >= 2, "length", self.length, "must be >= 2")
+        S.require(self.n_symbols >= 2, "n_symbols", self.n_symbols, "must be >= 2")
+        S.require(self.n_train >= 1, "n_train", self.n_train, "must be >= 1")
+        S.require(self.n_val >= 0 and self.n_test >= 0, "n_val", self.n_val, "must be >= 0")
+
+    def shape(self) -> tuple[int, int, float, str | None]:
+        n = float(self.n_train + self.n_val + self.n_test)
+        return self.length * self.n_symbols, self.n_symbols, n, "n_train"
+
+
+@dataclass
 class SpiralsData(DataConfig):
     name: str = "spirals"
     n_per_class: int = 200

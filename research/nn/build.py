@@ -1,8 +1,11 @@
-"""Build a network from its config group (``model=mlp|perceptron|rbf|elman``).
+"""Build a network from its config group (``model=mlp|perceptron|rbf|elman|cnn|rnn|lstm|
+gru|maxout``).
 
 :data:`MODELS` maps a model group's ``name`` to a builder ``(group, n_inputs, n_outputs,
-rng) -> network`` and to the group's schema. A user's model is an entry point in
-``research.models`` or an import path in ``model.name``.
+rng) -> network`` and to the group's schema. A builder marked with :func:`reads_shape` gets
+the shape of one example (``(40,)``, ``(784,)``, ``(T, C)``) instead of ``n_inputs``: layered
+networks decide how to read it. A user's model is an entry point in ``research.models`` or
+an import path in ``model.name``.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from collections.abc import Callable
 import numpy as np
 
 from research.data.dataset import Dataset
+from research.nn.cnn import CNNModel, build_cnn
 from research.nn.elman import ElmanModel, ElmanNet
+from research.nn.maxout import MaxoutModel, build_maxout
 from research.nn.mlp import MLP, MLPModel
 from research.nn.rbf import RBFModel, RBFNet
+from research.nn.rnn import RecurrentModel, build_recurrent
 from research.registry import Registry
 
 #: config name -> builder(model group, n_inputs, n_outputs, rng), with the group's schema
@@ -42,6 +48,19 @@ def _elman(cfg: ElmanModel, n_in: int, n_out: int, rng: np.random.Generator) -> 
     return ElmanNet(n_in, cfg.hidden[0], n_out, **settings, rng=rng)
 
 
+def reads_shape(builder: Callable) -> Callable:
+    """Mark ``builder`` as taking one example's shape rather than its flat size."""
+    builder.reads_shape = True
+    return builder
+
+
+MODELS.register("cnn", schema=CNNModel)(reads_shape(build_cnn))
+MODELS.register("lstm", schema=RecurrentModel)(reads_shape(build_recurrent))
+MODELS.register("gru", schema=RecurrentModel)(reads_shape(build_recurrent))
+MODELS.register("rnn", schema=RecurrentModel)(reads_shape(build_recurrent))
+MODELS.register("maxout", schema=MaxoutModel)(reads_shape(build_maxout))
+
+
 def _settings(cfg, *keys: str) -> dict:
     """The group's values of ``keys`` plus what every network takes (output, cost, dtype)."""
     shared = [k for k in ("output", "cost", "dtype") if hasattr(cfg, k)]
@@ -52,6 +71,8 @@ def build_model(cfg, data: Dataset, rng: np.random.Generator):
     """The network ``cfg`` describes, sized for ``data`` (inputs, and outputs = classes or
     regression targets). Elman nets read 2-D inputs (n, T) as T steps of one input."""
     builder = MODELS.get(cfg.name)
+    if getattr(builder, "reads_shape", False):
+        return builder(cfg, data.x_train.shape[1:], data.n_outputs, rng)
     n_in = data.n_inputs
     if builder is _elman and data.x_train.ndim == 2:
         n_in = 1

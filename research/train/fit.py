@@ -73,7 +73,12 @@ def stream(seed: int, name: str) -> np.random.Generator:
 def evaluate(
     model, data: Dataset, split: str, targets: np.ndarray | None = None
 ) -> dict[str, float]:
-    """Eval-mode loss and accuracy (classification) or RMSE (regression) on ``split``."""
+    """Eval-mode loss and accuracy (classification) or RMSE (regression) on ``split``; a
+    model with its own objective (an autoencoder's reconstruction) gives its own metrics
+    through ``model.evaluate(data, split)``."""
+    own = getattr(model, "evaluate", None)
+    if own is not None:
+        return own(data, split)
     x = getattr(data, f"x_{split}")
     y = getattr(data, f"y_{split}")
     if len(x) == 0:
@@ -130,7 +135,9 @@ def fit_model(
     rngs = {name: stream(seed, name) for name in STREAMS}
     started = time.perf_counter()
     x, y = data.x_train, data.y_train
-    targets = data.targets(y, model.dtype)
+    # what the loss compares outputs with: the labels, or the inputs for an autoencoder
+    own = getattr(model, "fit_targets", None)
+    targets = own(data) if own is not None else data.targets(y, model.dtype)
     n = len(x)
     if n == 0:
         raise ConfigError("data has no training examples")
