@@ -1,22 +1,18 @@
-"""An empty MLflow store made once per test session and copied into a test's project root:
-a new SQLite store costs seconds of schema migrations (more on a loaded machine)."""
+"""A test's project root with an empty MLflow store already made: the store is copied from the
+migrated template that :func:`research.track.store.create_local_db` keeps in the data cache
+(the session's, set by the ``isolated`` fixture), so the schema is migrated once per session."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from research.track import Tracker, resolve_store
-
-_MADE: list[Path] = []  # the session's empty store, made by whichever test asks first
+from research.track.store import create_local_db
 
 
 def copy_store(factory, root: Path) -> Path:
-    """``root`` with a copy of the session's empty store in ``root/mlruns/``; ``factory`` is
-    pytest's ``tmp_path_factory``."""
-    if not _MADE:
-        made = factory.mktemp("empty-store")
-        _MADE.append(Tracker(resolve_store("local", root=str(made))).store.local_db)
+    """``root`` with an empty store in ``root/mlruns/``. ``factory`` (pytest's
+    ``tmp_path_factory``) is no longer needed: the template lives in the data cache."""
+    del factory
     (root / "mlruns").mkdir(exist_ok=True)
-    shutil.copy(_MADE[0], root / "mlruns" / "mlflow.db")
+    create_local_db(root / "mlruns" / "mlflow.db")
     return root

@@ -7,13 +7,19 @@ restarts under a running study, wrong for a mistyped URL).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import shutil
 import socket
+import sqlite3
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
+from mlflow.version import VERSION as MLFLOW_VERSION
 
 from research.errors import ConfigError, EnvironmentFault
 from research.track.redact import redact
@@ -198,18 +204,76 @@ def check_tracking(tracking) -> None:
         check_reachable(resolve_store(tracking.kind, tracking.uri, tracking.root))
 
 
+def data_cache_dir() -> Path:
+    """The user's cache folder for downloads and generated files: ``$RESEARCH_DATA_DIR``, else
+    ``~/.cache/research``. The same expression as ``research.data.loaders.cache_dir``, repeated
+    because the layering forbids track to import data."""
+    return Path(os.environ.get("RESEARCH_DATA_DIR") or "~/.cache/research").expanduser()
+
+
 def create_local_db(path: Path) -> None:
-    """Create the SQLite store atomically: MLflow builds its schema in a private file, which is
-    then linked into place. A process killed while MLflow migrates a fresh database would
-    otherwise leave half a schema ("table ... already exists" forever after)."""
+    """Create the SQLite store atomically: a private file gets the schema, then is linked into
+    place. A process killed while MLflow migrates a fresh database would otherwise leave half a
+    schema ("table ... already exists" forever after). The schema is copied from a migrated
+    empty store cached per MLflow version (:func:`_template`): migrating costs seconds for every
+    new project, copying milliseconds. Without a usable cache, MLflow migrates the file itself."""
     if path.exists():
         return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    MlflowClient(tracking_uri=f"sqlite:///{tmp}").search_experiments(max_results=1)
+    tmp = path.with_name(f".{path.name}.{_private()}.tmp")
     try:
+        if not _copy_template(tmp, path.parent):
+            _migrate(tmp)
         os.link(tmp, path)  # atomic, and never replaces a store another process just made
     except FileExistsError:
         pass
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _private() -> str:
+    """A name part no other process or thread uses, nor this one again: MLflow keeps an engine
+    per database URL for the life of the process, and a reused URL would reach the old file."""
+    return f"{os.getpid()}.{uuid.uuid4().hex[:12]}"
+
+
+def _migrate(db: Path) -> None:
+    """Let MLflow create its schema in the SQLite file ``db``."""
+    MlflowClient(tracking_uri=f"sqlite:///{db}").search_experiments(max_results=1)
+
+
+def _template() -> Path:
+    """``<cache>/mlflow-<version>-empty.db``, a store MLflow has migrated and nobody writes to;
+    made once, in a private file moved into place whole, so no process sees half a schema. A
+    new MLflow version makes a new one."""
+    template = data_cache_dir() / f"mlflow-{MLFLOW_VERSION}-empty.db"
+    if template.is_file():
+        return template
+    template.parent.mkdir(parents=True, exist_ok=True)
+    tmp = template.with_name(f".{template.name}.{_private()}.tmp")
+    try:
+        _migrate(tmp)
+        os.replace(tmp, template)  # a racing process's template is the same schema
+    finally:
+        tmp.unlink(missing_ok=True)
+    return template
+
+
+def _copy_template(db: Path, mlruns: Path) -> bool:
+    """Copy the template to ``db`` and point its Default experiment (id 0) at ``mlruns/0``, a
+    plain absolute path as MLflow writes it, instead of wherever the template was made. False,
+    with ``db`` removed, when the cache cannot be used: the caller migrates instead."""
+    try:
+        shutil.copyfile(_template(), db)
+        now = int(time.time() * 1000)
+        with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+            changed = conn.execute(
+                "UPDATE experiments SET artifact_location = ?, creation_time = ?, "
+                "last_update_time = ? WHERE experiment_id = 0",
+                (os.path.join(os.path.abspath(mlruns), "0"), now, now),
+            ).rowcount
+        if changed != 1:
+            raise sqlite3.DatabaseError("the template has no Default experiment")
+        return True
+    except Exception:  # noqa: BLE001 - any trouble with the cache: migrate as without one
+        db.unlink(missing_ok=True)
+        return False
