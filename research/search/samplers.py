@@ -103,6 +103,20 @@ def _tpe(seed: int, space, n_startup: int) -> BaseSampler:
     )
 
 
+@SAMPLERS.register("tpe_group")
+def _tpe_group(seed: int, space, n_startup: int) -> BaseSampler:
+    # for conditional spaces: keys that appear together in trials are modelled as one group
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=n_startup, multivariate=True, group=True, constant_liar=True
+    )
+
+
+@SAMPLERS.register("tpe_univariate")
+def _tpe_univariate(seed: int, space, n_startup: int) -> BaseSampler:
+    # Bergstra et al.'s original TPE: one independent density per key
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup, constant_liar=True)
+
+
 @SAMPLERS.register("random")
 def _random(seed: int, space, n_startup: int) -> BaseSampler:
     return optuna.samplers.RandomSampler(seed=seed)
@@ -131,7 +145,7 @@ def _gp(seed: int, space, n_startup: int) -> BaseSampler:
     return optuna.samplers.GPSampler(seed=seed, n_startup_trials=n_startup)
 
 
-MULTI_OBJECTIVE = {"tpe", "random", "qmc", "grid", "nsga2", "gp"}
+MULTI_OBJECTIVE = {"tpe", "tpe_group", "tpe_univariate", "random", "qmc", "grid", "nsga2", "gp"}
 #: built-in samplers that optimise one objective only (a user's sampler is trusted)
 SINGLE_OBJECTIVE = {"cmaes"}
 #: samplers whose sequence depends on one seed for the whole study (QMC's scrambling, the

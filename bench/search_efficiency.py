@@ -1,0 +1,309 @@
+"""Does the Bayesian search earn its keep? Variants of ``+study=bayes`` against random search on
+held-out study seeds, at equal wall time and at equal trials, each study's chosen config
+retrained on fresh training seeds (the test set never chooses anything).
+
+    python bench/search_efficiency.py                  # bayes vs random, 6 seeds, mnist1d + digits
+    python bench/search_efficiency.py --quick          # CI-sized: 2 seeds, 6 trials, 2 epochs
+    python bench/search_efficiency.py --variants bayes random bayes-nopruner --data mnist1d
+    python bench/search_efficiency.py --results runs.json   # keeps each finished study and
+                                                            # retrain; a rerun resumes there
+
+A study is ``python -m research.run <variant's overrides> study.seed=S data=D`` in a fresh
+project. For each data set and seed, the **equal-wall-time** horizon is the shortest elapsed
+time of that seed's studies (first trial's start to last trial's end, from the Optuna storage);
+each study's choice there is its best validation trial completed by the horizon. At **equal
+trials** it is the study's best trial overall. Each choice is retrained with its Hydra
+overrides at training seeds 1..3 (no MLflow, same code path as ``fit``); a study scores the
+median test accuracy of those retrains. Variants are compared with the first variant listed
+(the default, ``bayes``) by wins over seeds and a paired sign-flip permutation test with a
+bootstrap interval of the mean difference (``research.report.stats``).
+
+``--jobs 2`` runs two studies at once (one BLAS thread each), which halves the bench's time;
+every study then shares the machine alike, so wall-time comparisons stay fair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+#: name -> the overrides that make the study (the first is ``+study=...``)
+VARIANTS: dict[str, list[str]] = {
+    "bayes": ["+study=bayes"],
+    "random": ["+study=random"],
+    "bayes-nopruner": ["+study=bayes", "study.pruner=none"],
+    "bayes-percentile": ["+study=bayes", "study.pruner=percentile"],
+    "bayes-hyperband": ["+study=bayes", "study.pruner=hyperband"],
+    "bayes-startup5": ["+study=bayes", "study.n_startup_trials=5"],
+    "bayes-startup30": ["+study=bayes", "study.n_startup_trials=30"],
+    "bayes-univariate": ["+study=bayes", "study.sampler=tpe_univariate"],
+    "bayes-group": ["+study=bayes", "study.sampler=tpe_group"],
+    "bayes-gp": ["+study=bayes", "study.sampler=gp"],
+    "random-nopruner": ["+study=random", "study.pruner=none"],
+    # the wider space (batch norm, schedule, early stopping): conf/study/bayes_wide.yaml
+    "bayes-wide": ["+study=bayes_wide"],
+    "random-wide": ["+study=random_wide"],
+    "bayes-wide-hyperband": ["+study=bayes_wide", "study.pruner=hyperband"],
+}
+#: study seeds no earlier search of this project used (the main job runs seed 0)
+HELD_OUT = [101, 102, 103, 104, 105, 106]
+TRAIN_SEEDS = [1, 2, 3]
+QUICK = ["study.n_trials=6", "study.n_startup_trials=3", "regime.epochs=2"]
+
+
+def study_args(variant: str, data: str, seed: int, extra: list[str]) -> list[str]:
+    return [*VARIANTS[variant], f"data={data}", f"study.seed={seed}", *extra]
+
+
+def run_study(variant: str, data: str, seed: int, extra: list[str]) -> dict:
+    """Run one study in a fresh project; return its trials as plain data."""
+    # imported here: a spawned worker imports this module, and the framework only when it works
+    import optuna
+
+    from research.config import compose, validate
+    from research.run import main
+    from research.search.spec import build_spec
+    from research.search.storage import open_storage
+
+    args = study_args(variant, data, seed, extra)
+    with tempfile.TemporaryDirectory() as root, _project(root):
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = main(args)
+        seconds = time.perf_counter() - started
+        if code != 0:
+            raise RuntimeError(f"python -m research.run {' '.join(args)} exited {code}")
+        cfg = compose(args)
+        spec = build_spec(cfg, validate(cfg), args, Path(root))
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.load_study(
+            study_name=spec.name, storage=open_storage(None, Path(root), spec.name)
+        )
+        trials = [t for t in study.trials if t.datetime_start is not None]
+        start = min(t.datetime_start for t in trials)
+        rows = []
+        for t in trials:
+            end = t.datetime_complete
+            rows.append(
+                {
+                    "number": t.number,
+                    "state": t.state.name,
+                    "value": t.value if t.state.name == "COMPLETE" else None,
+                    "end": (end - start).total_seconds() if end else None,
+                    "retrain": spec.retrain_overrides(t.params),
+                }
+            )
+    return {"args": args, "seconds": seconds, "trials": rows}
+
+
+@contextlib.contextmanager
+def _project(root: str):
+    """``RESEARCH_ROOT`` set to ``root`` for the duration (restored after: studies also run
+    in this process when ``--jobs 1``)."""
+    before = os.environ.get("RESEARCH_ROOT")
+    os.environ["RESEARCH_ROOT"] = root
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("RESEARCH_ROOT", None)
+        else:
+            os.environ["RESEARCH_ROOT"] = before
+
+
+def retrain(overrides: list[str], seed: int) -> float:
+    """Test accuracy of ``overrides`` trained at root seed ``seed`` (the code path of ``fit``)."""
+    from research import threads
+    from research.config import compose, validate
+    from research.train.fit import fit_model
+    from research.train.prepare import prepare
+
+    cfg = compose([*overrides, f"seed={seed}"])
+    groups = validate(cfg)
+    threads.configure(cfg.blas_threads, groups)
+    data, model = prepare(groups["data"], groups["model"], seed)
+    return float(fit_model(model, groups["regime"], data, seed=seed).metrics["test/acc"])
+
+
+def elapsed(study: dict) -> float:
+    return max((t["end"] for t in study["trials"] if t["end"] is not None), default=0.0)
+
+
+def choice(study: dict, horizon: float | None) -> dict | None:
+    """The best complete trial by validation (by ``horizon`` seconds when given; the earlier
+    trial on a tie)."""
+    done = [
+        t
+        for t in study["trials"]
+        if t["state"] == "COMPLETE" and (horizon is None or t["end"] <= horizon + 1e-9)
+    ]
+    return max(done, key=lambda t: (t["value"], -t["end"]), default=None)
+
+
+class Results:
+    """Finished studies and retrains in one JSON file, written after each (a rerun resumes)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.data: dict = json.loads(path.read_text()) if path and path.exists() else {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.data
+
+    def __getitem__(self, key: str):
+        return self.data[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        self.data[key] = value
+        if self.path:
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.data))
+            os.replace(tmp, self.path)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+
+
+def run_all(tasks: dict[str, tuple], results: Results, jobs: int, what: str) -> None:
+    """Run ``key -> (function, *args)`` for keys not yet in ``results``, ``jobs`` at a time."""
+    todo = {k: v for k, v in tasks.items() if k not in results}
+    if not todo:
+        return
+    print(f"{what}: {len(todo)} to run ({len(tasks) - len(todo)} kept)", file=sys.stderr)
+    if jobs == 1:
+        done = ((k, f(*a)) for k, (f, *a) in todo.items())
+        for i, (key, value) in enumerate(done, 1):
+            results[key] = value
+            print(f"  {i}/{len(todo)} {key}", file=sys.stderr, flush=True)
+        return
+    with _pool(jobs) as pool:
+        futures = {pool.submit(f, *a): k for k, (f, *a) in todo.items()}
+        for i, future in enumerate(as_completed(futures), 1):
+            results[futures[future]] = future.result()
+            print(f"  {i}/{len(todo)} {futures[future]}", file=sys.stderr, flush=True)
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.3f} [{min(values):.3f}..{max(values):.3f}]"
+
+
+def compare(base: str, other: str, base_scores: list[float], other_scores: list[float]) -> str:
+    """Wins, ties and the paired statistic of ``base`` against ``other`` over the seeds."""
+    from research.report.stats import paired, verdict
+
+    pairs = list(zip(base_scores, other_scores, strict=True))
+    wins, ties = sum(a > b for a, b in pairs), sum(a == b for a, b in pairs)
+    head = f"  {base} vs {other}: {base} higher in {wins}/{len(pairs)} seeds ({ties} ties). "
+    if len(pairs) < 2:
+        return head + "One seed: no paired statistic."
+    result = paired(base_scores, other_scores)
+    return head + verdict(base, other, "retrained test/acc", result)
+
+
+def report(args, results: Results) -> None:
+    for data in args.data:
+        seeds = args.seeds
+        studies = {(v, s): results[f"study/{data}/{v}/{s}"] for v in args.variants for s in seeds}
+        horizons = {s: min(elapsed(studies[v, s]) for v in args.variants) for s in seeds}
+        print(f"\n== {data}: {len(seeds)} study seeds {seeds}, retrained at seeds {TRAIN_SEEDS}")
+        for label, at in (("equal wall time", horizons), ("equal trials", None)):
+            print(f"{label}" + (" (horizon: each seed's fastest study)" if at else ""))
+            print(
+                f"  {'variant':18} {'retrained test/acc':26} {'best val/acc':26} "
+                f"{'trials':>6} {'study s':>8}"
+            )
+            scores = {}
+            for v in args.variants:
+                tests, vals, counts = [], [], []
+                for s in seeds:
+                    horizon = at[s] if at else None
+                    chosen = choice(studies[v, s], horizon)
+                    key = _retrain_key(data, v, s, chosen)
+                    tests.append(statistics.median(results[key]))
+                    vals.append(chosen["value"])
+                    counts.append(
+                        sum(
+                            t["end"] is not None and (horizon is None or t["end"] <= horizon)
+                            for t in studies[v, s]["trials"]
+                        )
+                    )
+                scores[v] = tests
+                seconds = [elapsed(studies[v, s]) for s in seeds]
+                print(
+                    f"  {v:18} {spread(tests):26} {spread(vals):26} "
+                    f"{statistics.median(counts):6.0f} {statistics.median(seconds):8.0f}"
+                )
+            base = args.variants[0]
+            for v in args.variants[1:]:
+                print(compare(base, v, scores[base], scores[v]))
+
+
+def _retrain_key(data: str, variant: str, seed: int, chosen: dict) -> str:
+    return f"retrain/{data}/{variant}/{seed}/trial{chosen['number']}"
+
+
+def retrain_many(overrides: list[str]) -> list[float]:
+    return [retrain(overrides, s) for s in TRAIN_SEEDS]
+
+
+def parse(argv: list[str] | None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", default=["bayes", "random"], choices=VARIANTS)
+    parser.add_argument("--data", nargs="+", default=["mnist1d", "digits"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=HELD_OUT)
+    parser.add_argument("--jobs", type=int, default=1, help="studies run at once")
+    parser.add_argument("--results", type=Path, help="JSON file kept between runs")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 6 trials, 2 epochs")
+    args, extra = parser.parse_known_args(argv)
+    if args.quick:
+        args.seeds = args.seeds[:2]
+        extra = [*QUICK, *extra]
+    args.extra = extra
+    return args
+
+
+def run(argv: list[str] | None = None) -> Results:
+    args = parse(argv)
+    results = Results(args.results)
+    # a results file belongs to one set of extra overrides: mixing budgets would be meaningless
+    stored = results.data.setdefault("extra", args.extra)
+    if stored != args.extra:
+        raise SystemExit(f"error: {args.results} was made with {stored}, not {args.extra}")
+    started = time.perf_counter()
+    studies = {
+        f"study/{d}/{v}/{s}": (run_study, v, d, s, args.extra)
+        for d in args.data
+        for s in args.seeds
+        for v in args.variants
+    }
+    run_all(studies, results, args.jobs, "studies")
+    retrains = {}
+    for d in args.data:
+        for s in args.seeds:
+            horizon = min(elapsed(results[f"study/{d}/{v}/{s}"]) for v in args.variants)
+            for v in args.variants:
+                study = results[f"study/{d}/{v}/{s}"]
+                for chosen in (choice(study, horizon), choice(study, None)):
+                    retrains[_retrain_key(d, v, s, chosen)] = (retrain_many, chosen["retrain"])
+    run_all(retrains, results, args.jobs, "retrains")
+    print(f"search efficiency: {' '.join(args.extra) or 'the studies as configured'}")
+    report(args, results)
+    print(f"\nbench time {time.perf_counter() - started:.0f} s, --jobs {args.jobs}")
+    return results
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,70 @@
+"""bench/search_efficiency.py: the choice at equal wall time, the resumable results file, and
+(``-m slow``) one CI-sized run end to end (real studies, real retrains)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "search_efficiency.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("search_efficiency", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _study(*trials):
+    return {"trials": [dict(zip(("number", "state", "value", "end"), t)) for t in trials]}
+
+
+def test_choice_takes_the_best_trial_finished_by_the_horizon(bench):
+    study = _study(
+        (0, "COMPLETE", 0.5, 10.0),
+        (1, "PRUNED", None, 12.0),
+        (2, "COMPLETE", 0.7, 30.0),
+        (3, "COMPLETE", 0.9, 95.0),
+        (4, "COMPLETE", 0.7, 40.0),
+    )
+    assert bench.elapsed(study) == 95.0
+    assert bench.choice(study, None)["number"] == 3
+    assert bench.choice(study, 94.0)["number"] == 2  # 0.7 twice: the earlier trial
+    assert bench.choice(study, 30.0)["number"] == 2
+    assert bench.choice(study, 29.9)["number"] == 0
+    assert bench.choice(study, 5.0) is None
+
+
+def test_results_file_resumes_and_refuses_another_budget(bench, tmp_path):
+    path = tmp_path / "runs.json"
+    results = bench.Results(path)
+    results["study/x"] = {"seconds": 1.5}
+    assert json.loads(path.read_text()) == {"study/x": {"seconds": 1.5}}
+    assert "study/x" in bench.Results(path)
+    path.write_text(json.dumps({"extra": ["regime.epochs=7"]}))
+    with pytest.raises(SystemExit, match="regime.epochs=7"):
+        bench.run(["--results", str(path), "--data", "xor", "--seeds", "1"])
+
+
+@pytest.mark.slow  # ~30 s a study on a loaded 2-core machine (the report, MLflow, imports)
+def test_quick_run_compares_real_studies(bench, tmp_path, capsys):
+    path = tmp_path / "runs.json"
+    argv = ["--quick", "--data", "digits", "--seeds", "7", "--results", str(path)]
+    argv += ["study.n_trials=3", "study.n_startup_trials=2", "regime.epochs=1"]
+    results = bench.run(argv)
+    out = capsys.readouterr().out
+    assert "equal wall time" in out and "equal trials" in out
+    assert "bayes vs random: bayes higher in" in out and "One seed: no paired statistic" in out
+    for variant in ("bayes", "random"):
+        study = results[f"study/digits/{variant}/7"]
+        assert len(study["trials"]) == 3
+        assert any(a.startswith("model.hidden=") for a in study["trials"][0]["retrain"])
+    retrains = [v for k, v in results.data.items() if k.startswith("retrain/")]
+    assert retrains and all(len(r) == 3 and all(0 < a <= 1 for a in r) for r in retrains)
+    # a rerun keeps every study and retrain: nothing runs again
+    assert bench.run(argv).data == results.data
