@@ -33,6 +33,23 @@ def test_the_registries_list_the_built_in_names():
     assert isinstance(make_pruner("median", 5, 3), optuna.pruners.MedianPruner)
 
 
+def test_tpe_variants_set_optunas_options():
+    """tpe models the keys jointly; tpe_group also splits conditional spaces into groups;
+    tpe_univariate is Bergstra et al.'s independent TPE. All keep constant_liar for workers."""
+    made = {n: make_sampler(n, 1, SPACE, 3) for n in ("tpe", "tpe_group", "tpe_univariate")}
+    assert {n: bool(s._multivariate) for n, s in made.items()} == {
+        "tpe": True,
+        "tpe_group": True,
+        "tpe_univariate": False,
+    }
+    assert {n: bool(s._group) for n, s in made.items()} == {
+        "tpe": False,
+        "tpe_group": True,
+        "tpe_univariate": False,
+    }
+    assert all(s._constant_liar for s in made.values())
+
+
 def test_a_users_sampler_and_pruner_work_by_import_path():
     sampler, pruner = f"{__name__}:my_sampler", f"{__name__}:my_pruner"
     check_names(sampler, pruner, 1)
