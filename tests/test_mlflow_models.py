@@ -114,3 +114,21 @@ def test_an_evolution_logs_its_champion_as_a_model_predicting_as_our_network(pro
     model = mlflow.pyfunc.load_model("models:/cmaes/1")
     assert np.array_equal(model.predict(x), ev.net.predict(x))
     assert client.get_model_version("cmaes", "1").run_id == parent.info.run_id
+
+
+def test_a_layered_best_network_is_a_model_too(project, capsys, conf):
+    """A CNN with batch norm (parameters and running moments) rebuilt from network.json by
+    its example shape predicts exactly what the trial measured."""
+    args = [conf, "+study=fast", "study.name=layered", "study.n_trials=2", "study.report=false"]
+    args += ["model=cnn", "model.channels=[4]", "model.kernel=3", "model.stride=1"]
+    assert main([*args, "model.batch_norm=true"]) == 0
+    assert "mlflow.pyfunc.load_model('models:/layered/1')" in capsys.readouterr().out
+    client = store(project)
+    _, parent, trials = runs_of(client, "layered")
+    model = mlflow.pyfunc.load_model(parent.data.tags["model.uri"])
+    run = next(t for t in trials if t.data.tags["trial.number"] == parent.data.tags["model.trial"])
+    data = load_dataset("spirals", seed=0, dtype="float32", n_per_class=100)
+    for split in ("test", "val"):
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        acc = float(np.mean(np.argmax(model.predict(x), axis=1) == y))
+        assert acc == run.data.metrics[f"{split}/acc"]

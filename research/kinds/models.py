@@ -16,8 +16,11 @@ from research.track.models import LoggedNetwork, log_network
 LOADER = "research.kinds.models:load_network"
 
 
-def _sizes(net) -> tuple[int, int] | None:
-    """(inputs, outputs) the network was built for; None for a network we cannot rebuild."""
+def _sizes(net) -> tuple[int | list[int], int] | None:
+    """(inputs, outputs) the network was built for (inputs: one example's shape for a layered
+    network); None for a network we cannot rebuild."""
+    if hasattr(net, "in_shape") and hasattr(net, "out_shape"):
+        return [int(s) for s in net.in_shape], int(net.out_shape[-1])
     if hasattr(net, "sizes"):
         return int(net.sizes[0]), int(net.sizes[-1])
     if hasattr(net, "n_inputs") and hasattr(net, "n_outputs"):
@@ -53,6 +56,8 @@ def load_network(spec: dict, state: dict[str, np.ndarray]):
 def example_input(net, n_inputs: int) -> np.ndarray:
     """Two zero inputs in the shape ``predict`` takes: (batch, steps, inputs) for a recurrent
     network, else (batch, inputs)."""
+    if hasattr(net, "in_shape"):
+        return np.zeros((2, *net.in_shape), dtype=net.dtype)
     shape = (2, 1, n_inputs) if hasattr(net, "n_hidden") else (2, n_inputs)
     return np.zeros(shape, dtype=net.dtype)
 

@@ -41,7 +41,10 @@ from research.track.store import study_dir
 from research.train import prepare
 
 #: what ``fit`` reports every epoch, so a pruner can watch it (the objective's own metric)
-EPOCH_METRICS = ("val/acc", "val/loss", "val/rmse", "train/acc", "train/loss", "train/rmse")
+EPOCH_METRICS = (
+    *("val/acc", "val/loss", "val/rmse", "val/recon"),
+    *("train/acc", "train/loss", "train/rmse", "train/recon"),
+)
 
 
 def _configure(overrides) -> tuple[Any, dict[str, Any]]:

@@ -35,6 +35,9 @@ METRICS = (
     "test/acc",
     "test/loss",
     "test/rmse",
+    "val/recon",  # an autoencoder's reconstruction error
+    "train/recon",
+    "test/recon",
     "n_params",
     "time/fit",
 )

@@ -1,5 +1,5 @@
 """Build a network from its config group (``model=mlp|perceptron|rbf|elman|cnn|rnn|lstm|
-gru|maxout``).
+gru|maxout|autoencoder``).
 
 :data:`MODELS` maps a model group's ``name`` to a builder ``(group, n_inputs, n_outputs,
 rng) -> network`` and to the group's schema. A builder marked with :func:`reads_shape` gets
@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from research.data.dataset import Dataset
+from research.nn.autoencoder import AutoencoderModel, build_autoencoder
 from research.nn.cnn import CNNModel, build_cnn
 from research.nn.elman import ElmanModel, ElmanNet
 from research.nn.maxout import MaxoutModel, build_maxout
@@ -59,6 +60,7 @@ MODELS.register("lstm", schema=RecurrentModel)(reads_shape(build_recurrent))
 MODELS.register("gru", schema=RecurrentModel)(reads_shape(build_recurrent))
 MODELS.register("rnn", schema=RecurrentModel)(reads_shape(build_recurrent))
 MODELS.register("maxout", schema=MaxoutModel)(reads_shape(build_maxout))
+MODELS.register("autoencoder", schema=AutoencoderModel)(reads_shape(build_autoencoder))
 
 
 def _settings(cfg, *keys: str) -> dict:
