@@ -13,6 +13,7 @@ import numpy as np
 from research.kinds.base import InRunResult, Kind, Outcome, StepReport
 from research.progress import Progress
 from research.report.curves import close, learning_curve_figure
+from research.report.reconstructions import reconstruction_figure
 from research.track import RunReporter, Tracker
 from research.track import tags as T
 from research.track.links import link_line
@@ -126,7 +127,7 @@ class TrainKind(Kind):
             run.log_metrics(final_metrics(result), step=result.epochs)
             fit_tags = {"fit.status": result.status, "fit.epochs": result.epochs}
             run.set_tags({**fit_tags, "fit.reason": result.reason})
-            _log_outputs(run, tracking, model, result, run_name)
+            _log_outputs(run, tracking, model, result, run_name, data)
             if result.diverged:
                 run.end("FAILED", result.reason)
         status = 1 if result.diverged else 0
@@ -161,12 +162,17 @@ def _log_weights(run, model) -> None:
         run.log_artifact(path)
 
 
-def _log_outputs(run, tracking, model, result: FitResult, run_name: str) -> None:
+def _log_outputs(run, tracking, model, result: FitResult, run_name: str, data) -> None:
     if tracking.log_weights:
         _log_weights(run, model)
     if tracking.log_figure and result.history:
         fig = learning_curve_figure(result.history, run_name)
         run.log_figure(fig, "learning_curve.png")
+        close(fig)
+    if tracking.log_figure and hasattr(model, "corrupt") and len(data.x_val):
+        # an autoencoder: eight validation examples, corrupted, reconstructed
+        fig = reconstruction_figure(model, data.x_val[:8], np.random.default_rng(0), run_name)
+        run.log_figure(fig, "reconstructions.png")
         close(fig)
 
 

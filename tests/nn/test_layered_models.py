@@ -109,3 +109,12 @@ def test_a_bad_shape_is_one_line_and_nothing_runs(isolated, capsys, args, named)
     assert len(err) == 1 and err[0].startswith("error: ") and named in err[0], err
     assert not (isolated / "mlruns").exists()
     assert snapshot(isolated) == before
+
+
+def test_an_autoencoder_run_logs_its_reconstructions(isolated, capsys):
+    """The run's artifacts show input / corrupted / reconstruction of validation examples."""
+    args = ["model=autoencoder", "model.code=8", "model.noise=0.25", "data=digits"]
+    assert run_main([*args, "regime=adam", "regime.epochs=2"]) == 0
+    assert "val/recon" in capsys.readouterr().out
+    figures = list((isolated / "mlruns").rglob("reconstructions.png"))
+    assert len(figures) == 1 and figures[0].stat().st_size > 10_000
