@@ -222,7 +222,7 @@ def report(args, results: Results) -> None:
         for label, at in (("equal wall time", horizons), ("equal trials", None)):
             print(f"{label}" + (" (horizon: each seed's fastest study)" if at else ""))
             print(
-                f"  {'variant':18} {'retrained test/acc':26} {'best val/acc':26} "
+                f"  {'variant':22} {'retrained test/acc':26} {'best val/acc':26} "
                 f"{'trials':>6} {'study s':>8}"
             )
             scores = {}
@@ -243,7 +243,7 @@ def report(args, results: Results) -> None:
                 scores[v] = tests
                 seconds = [elapsed(studies[v, s]) for s in seeds]
                 print(
-                    f"  {v:18} {spread(tests):26} {spread(vals):26} "
+                    f"  {v:22} {spread(tests):26} {spread(vals):26} "
                     f"{statistics.median(counts):6.0f} {statistics.median(seconds):8.0f}"
                 )
             base = args.variants[0]

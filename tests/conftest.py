@@ -217,6 +217,23 @@ params:
   model.hidden: choice([8], [32])
   regime.lr: tag(log, interval(1e-4, 0.3))
 """,
+    # fast_arch: a conditional space, the family first, then its own keys
+    "fast_arch": """
+defaults: [fast, _self_]
+name: fast_arch
+sampler: tpe_group
+params:
+  model.hidden: null
+  regime.lr: tag(log, interval(1e-3, 0.1))
+  model: choice(mlp, cnn)
+when:
+  model=mlp:
+    model.hidden: choice([8], [16])
+  model=cnn:
+    model.channels: choice([2,2,2], [3,3,3])
+    model.kernel: choice(1, 2)
+    model.stride: choice(1)
+""",
     "fast_lr": """
 defaults: [fast, _self_]
 params:

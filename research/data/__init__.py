@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, fields
 from typing import Any
 
-from research.data import loaders, sequences
+from research.data import loaders, mixtures, sequences
 from research.data import schema as D
 from research.data.checks import check_splits
 from research.data.dataset import Dataset
@@ -31,6 +31,7 @@ for _schema in (
 ):
     DATASETS.register(_schema.name, getattr(loaders, _schema.name), schema=_schema)
 DATASETS.register("recall", sequences.recall, schema=D.RecallData)
+DATASETS.register("ring8", mixtures.ring8, schema=D.Ring8Data)
 
 #: data sets with continuous targets (scored by rmse); the others are classification
 REGRESSION = frozenset({"logistic_map", "sine"})

@@ -123,6 +123,28 @@ class RecallData(DataConfig):
 
 
 @dataclass
+class Ring8Data(DataConfig):
+    """8 Gaussians on a ring, radius 2, std 0.02 (research/data/mixtures.py): label = mode."""
+
+    name: str = "ring8"
+    n_train: int = 5000
+    n_val: int = 1000
+    n_test: int = 1000
+    radius: float = 2.0
+    std: float = 0.02
+
+    def __post_init__(self) -> None:
+        S.require(self.n_train >= 1, "n_train", self.n_train, "must be >= 1")
+        S.require(self.n_val >= 0, "n_val", self.n_val, "must be >= 0")
+        S.require(self.n_test >= 0, "n_test", self.n_test, "must be >= 0")
+        S.positive("radius", self.radius)
+        S.positive("std", self.std)
+
+    def shape(self) -> tuple[int, int, float, str | None]:
+        return _counts(self, 2, 8, "n_train", "n_val", "n_test")
+
+
+@dataclass
 class SpiralsData(DataConfig):
     name: str = "spirals"
     n_per_class: int = 200

@@ -14,6 +14,7 @@ from research.kinds.base import InRunResult, Kind, Outcome, StepReport
 from research.progress import Progress
 from research.report.curves import close, learning_curve_figure
 from research.report.reconstructions import reconstruction_figure
+from research.report.samples import samples_figure
 from research.track import RunReporter, Tracker
 from research.track import tags as T
 from research.track.links import link_line
@@ -173,6 +174,12 @@ def _log_outputs(run, tracking, model, result: FitResult, run_name: str, data) -
         # an autoencoder: eight validation examples, corrupted, reconstructed
         fig = reconstruction_figure(model, data.x_val[:8], np.random.default_rng(0), run_name)
         run.log_figure(fig, "reconstructions.png")
+        close(fig)
+    if tracking.log_figure and hasattr(model, "sample") and len(data.x_val):
+        # a conditional GAN: generated examples of every class
+        rng = np.random.default_rng(0)
+        fig = samples_figure(model, data.x_val, data.n_classes, rng, run_name)
+        run.log_figure(fig, "samples.png")
         close(fig)
 
 

@@ -1,5 +1,5 @@
 """Build a network from its config group (``model=mlp|perceptron|rbf|elman|cnn|rnn|lstm|
-gru|maxout|autoencoder``).
+gru|maxout|autoencoder|gan``).
 
 :data:`MODELS` maps a model group's ``name`` to a builder ``(group, n_inputs, n_outputs,
 rng) -> network`` and to the group's schema. A builder marked with :func:`reads_shape` gets
@@ -18,6 +18,7 @@ from research.data.dataset import Dataset
 from research.nn.autoencoder import AutoencoderModel, build_autoencoder
 from research.nn.cnn import CNNModel, build_cnn
 from research.nn.elman import ElmanModel, ElmanNet
+from research.nn.gan import GANModel, build_gan
 from research.nn.maxout import MaxoutModel, build_maxout
 from research.nn.mlp import MLP, MLPModel
 from research.nn.rbf import RBFModel, RBFNet
@@ -61,6 +62,7 @@ MODELS.register("gru", schema=RecurrentModel)(reads_shape(build_recurrent))
 MODELS.register("rnn", schema=RecurrentModel)(reads_shape(build_recurrent))
 MODELS.register("maxout", schema=MaxoutModel)(reads_shape(build_maxout))
 MODELS.register("autoencoder", schema=AutoencoderModel)(reads_shape(build_autoencoder))
+MODELS.register("gan", schema=GANModel)(build_gan)
 
 
 def _settings(cfg, *keys: str) -> dict:
@@ -73,6 +75,8 @@ def build_model(cfg, data: Dataset, rng: np.random.Generator):
     """The network ``cfg`` describes, sized for ``data`` (inputs, and outputs = classes or
     regression targets). Elman nets read 2-D inputs (n, T) as T steps of one input."""
     builder = MODELS.get(cfg.name)
+    if getattr(builder, "reads_data", False):  # a GAN checks the data's kind (it needs labels)
+        return builder(cfg, data, rng)
     if getattr(builder, "reads_shape", False):
         return builder(cfg, data.x_train.shape[1:], data.n_outputs, rng)
     n_in = data.n_inputs

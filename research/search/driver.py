@@ -30,7 +30,7 @@ from research.search.recovery import (
     recover,
 )
 from research.search.samplers import make_pruner, make_sampler, trial_seed
-from research.search.space import parse_dimension
+from research.search.space import parse_dimension, suggest
 from research.search.spec import SearchSpec
 from research.search.storage import describe, open_storage, study_dir, study_lock
 from research.search.trial import (
@@ -191,6 +191,7 @@ def _create_parent(
 def _as_dict(obj: Any) -> dict[str, Any]:
     out = asdict(obj)
     out.pop("params", None)  # logged as space.<key>
+    out.pop("when", None)  # so are the conditional keys (space.<key:value/key>)
     out.pop("workers", None)  # may change between resumes
     return out
 
@@ -210,6 +211,8 @@ def next_trial(handle: StudyHandle) -> optuna.Trial | None:
             spec.study.sampler, seed, spec.space, spec.study.n_startup_trials
         )
         trial = study.ask(spec.distributions)
+        for name, dist in spec.conditional(trial.params).items():
+            suggest(trial, name, dist)
         trial.set_user_attr(WORKER_ATTR, worker_id())
     return trial
 

@@ -36,6 +36,8 @@ class SearchStudy(StudyConfig):
     # be merged with, not replaced by, a study file's objectives.)
     objectives: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    # "key=value" -> params searched only when a choice() key of params took that value
+    when: dict[str, Any] = field(default_factory=dict)
     overrides: list[str] = field(default_factory=list)  # shared by every trial
     storage: str | None = None
     seed: int | None = None  # of the sampler; defaults to the root seed

@@ -8,6 +8,15 @@
       regime.epochs: int(interval(5, 40))          -> int, uniform
 
 Each entry becomes one Optuna distribution; a sampled value becomes one Hydra override.
+A conditional space (an architecture search) adds keys searched only when a categorical key
+has one value, in ``study.when``:
+
+    params:
+      model: choice(mlp, cnn, gru)
+    when:
+      model=cnn:
+        model.channels: choice([25,25,25], [32,64,64])   -> parameter "model:cnn/model.channels"
+
 Nothing here ever ``eval``s config text.
 """
 
@@ -41,6 +50,21 @@ class Dimension:
     key: str
     distribution: BaseDistribution
     text: str  # the declaration as written, for messages and the parent run's tags
+    #: (key, value): searched only in trials where ``key`` took ``value`` (None: always)
+    when: tuple[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        """The Optuna parameter's name: the key, after its condition when it has one
+        (``model:cnn/model.hidden``: two families may search one key over different choices;
+        MLflow allows ':' and '/' in a param name, not '=' or brackets)."""
+        if self.when is None:
+            return self.key
+        return f"{self.when[0]}:{_as_override_text(self.when[1])}/{self.key}"
+
+    def applies(self, params: Mapping[str, Any]) -> bool:
+        """Whether a trial whose sampled values are ``params`` searches this key."""
+        return self.when is None or params.get(self.when[0]) == self.when[1]
 
     def override(self, value: Any) -> str:
         """The Hydra override that sets ``key`` to the sampled ``value``."""
@@ -150,3 +174,42 @@ def parse_space(params: Mapping[str, Any]) -> dict[str, Dimension]:
         raise ConfigError("study.params is empty: declare at least one searched key")
     parser = OverridesParser.create()
     return {key: parse_dimension(key, str(text), parser) for key, text in params.items()}
+
+
+def parse_when(when: Mapping[str, Any], space: Mapping[str, Dimension]) -> dict[str, Dimension]:
+    """Parse ``study.when`` (``"key=value" -> {key: sweep}``) against the unconditional
+    ``space``: each condition must name a categorical key of ``space`` and one of its choices."""
+    parser = OverridesParser.create()
+    out: dict[str, Dimension] = {}
+    for condition, params in when.items():
+        key, _, value = str(condition).partition("=")
+        dist = space[key].distribution if key in space else None
+        if not isinstance(dist, CategoricalDistribution):
+            raise ConfigError(
+                f"study.when.{condition} is not allowed: a condition is KEY=VALUE with KEY a "
+                f"choice() of study.params (choose from: {', '.join(sorted(space))})"
+            )
+        chosen = next((c for c in dist.choices if _as_override_text(c) == value), None)
+        if chosen is None:
+            options = ", ".join(str(_as_override_text(c)) for c in dist.choices)
+            raise ConfigError(
+                f"study.when.{condition} is not allowed: {value!r} is not one of "
+                f"study.params.{key}'s choices ({options})"
+            )
+        for sub, text in (params or {}).items():
+            if text is None:
+                continue
+            dim = parse_dimension(sub, str(text), parser)
+            dim = Dimension(dim.key, dim.distribution, dim.text, (key, chosen))
+            out[dim.name] = dim
+    return out
+
+
+def suggest(trial, name: str, dist: BaseDistribution) -> Any:
+    """Ask ``trial`` (an ``optuna.Trial``) for parameter ``name`` of distribution ``dist``,
+    through the public ``suggest_*`` methods."""
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)

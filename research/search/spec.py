@@ -22,7 +22,7 @@ from optuna.study import StudyDirection
 from research.data import REGRESSION
 from research.errors import ConfigError
 from research.search.samplers import check_names, n_trials_for
-from research.search.space import Dimension, parse_space
+from research.search.space import Dimension, parse_space, parse_when
 
 #: ``configure(overrides)`` -> (cfg, groups), and ``validate(cfg, groups)``: see TrialBody
 Configure = Callable[[Sequence[str]], tuple[Any, dict[str, Any]]]
@@ -63,7 +63,17 @@ class SearchSpec:
 
     @property
     def distributions(self) -> dict[str, Any]:
-        return {key: dim.distribution for key, dim in self.space.items()}
+        """What every trial samples (a conditional key is suggested once its condition is
+        known: :meth:`conditional`)."""
+        return {name: dim.distribution for name, dim in self.space.items() if dim.when is None}
+
+    def conditional(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The conditional keys a trial with sampled ``params`` searches too."""
+        return {
+            name: dim.distribution
+            for name, dim in self.space.items()
+            if dim.when is not None and dim.applies(params)
+        }
 
     def trial_overrides(self, params: dict[str, Any]) -> list[str]:
         """The Hydra overrides of a trial: the inner evolve study if any, the shared ones,
@@ -73,7 +83,7 @@ class SearchSpec:
 
     def sampled_overrides(self, params: dict[str, Any]) -> list[str]:
         """A trial's own overrides: its sampled values."""
-        return [self.space[k].override(params[k]) for k in self.space]
+        return [dim.override(params[name]) for name, dim in self.space.items() if name in params]
 
     def retrain_overrides(self, params: dict[str, Any]) -> list[str]:
         """The overrides of the command that retrains a trial: :meth:`trial_overrides` with
@@ -139,8 +149,15 @@ def build_spec(cfg, groups: dict[str, Any], args: Sequence[str], root: Path) -> 
     name = study.name or _selected_study(args)
     params = OmegaConf.to_container(cfg.study.params, resolve=True) or {}
     space = parse_space(params)
+    when = OmegaConf.to_container(cfg.study.when, resolve=True) or {}
+    space.update(parse_when(when, space))
     check_names(study.sampler, study.pruner, len(study.objectives))
     if study.sampler == "grid":
+        if when:
+            raise ConfigError(
+                "study.sampler='grid' cannot search a conditional space (study.when): use tpe "
+                "or tpe_group"
+            )
         n_trials_for("grid", space, 1)  # refuses continuous intervals now, not mid-study
     if study.workers > 1 and (study.storage or "").startswith("sqlite"):
         raise ConfigError(
@@ -183,13 +200,16 @@ def preflight(spec: SearchSpec, configure: Configure, check: Validate) -> None:
     the objectives exist for the data: bad spaces fail here, in one line."""
     kind = None
     inner = [f"+study={spec.study.inner}"] if spec.study.inner else []
-    for key, dim in spec.space.items():
+    for dim in spec.space.values():
+        condition = [] if dim.when is None else [spec.space[dim.when[0]].override(dim.when[1])]
+        where = "study.params" if dim.when is None else f"study.when.{dim.when[0]}={dim.when[1]}"
         for value in _probes(dim):
             try:
-                cfg, groups = configure([*inner, *spec.base_overrides, dim.override(value)])
+                overrides = [*inner, *spec.base_overrides, *condition, dim.override(value)]
+                cfg, groups = configure(overrides)
                 check(cfg, groups)
             except ConfigError as exc:
-                raise ConfigError(f"study.params.{key}={dim.text!r}: {exc}") from None
+                raise ConfigError(f"{where}.{dim.key}={dim.text!r}: {exc}") from None
             if cfg.get("study") is not None and not spec.study.inner:
                 raise ConfigError("study.overrides may not select another study")
             kind = kind or _data_kind(groups["data"].name)

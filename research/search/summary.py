@@ -104,7 +104,7 @@ def summary_lines(handle) -> list[str]:
                 str(t.number),
                 *(fmt(v) for v in t.values),
                 *(fmt(t.user_attrs.get(METRICS_ATTR, {}).get(m)) for m in extra),
-                *(fmt(t.params[k]) for k in spec.space),
+                *(fmt(t.params.get(k, "-")) for k in spec.space),
             ]
             for t in best
         ]

@@ -18,6 +18,7 @@ import numpy as np
 from research.data.dataset import Dataset
 from research.errors import ConfigError
 from research.nn.build import build_model
+from research.train.adversarial import fit_adversarial
 from research.train.base import build_optimiser
 from research.train.early_stopping import EarlyStopping
 from research.train.regime import RegimeConfig
@@ -132,6 +133,8 @@ def fit_model(
     at the epoch's end when ``regime.eval_train``, else the mean of the mini-batch losses.
     """
     reporter = reporter or NullReporter()
+    if getattr(model, "adversarial", False):  # a GAN: alternating D/G steps, its own loop
+        return FitResult(**fit_adversarial(model, regime, data, reporter, seed=seed))
     rngs = {name: stream(seed, name) for name in STREAMS}
     started = time.perf_counter()
     x, y = data.x_train, data.y_train

@@ -118,3 +118,16 @@ def test_an_autoencoder_run_logs_its_reconstructions(isolated, capsys):
     assert "val/recon" in capsys.readouterr().out
     figures = list((isolated / "mlruns").rglob("reconstructions.png"))
     assert len(figures) == 1 and figures[0].stat().st_size > 10_000
+
+
+def test_a_gan_run_logs_its_samples_and_refuses_regression_data(isolated, capsys):
+    args = ["model=gan", "data=ring8", "data.n_train=500", "regime=adam", "regime.epochs=2"]
+    assert run_main(args) == 0
+    assert "val/modes" in capsys.readouterr().out
+    figures = list((isolated / "mlruns").rglob("samples.png"))
+    assert len(figures) == 1 and figures[0].stat().st_size > 10_000
+    assert run_main(["model=gan", "data=sine"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: a GAN needs class labels to condition on: data=sine is a regression data set"
+    ]
