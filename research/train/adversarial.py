@@ -7,15 +7,12 @@ regime's schedule (its lr at the step divided by ``regime.lr``). The regime's l1
 ``clip_norm`` act on each net's gradient. Early stopping is not applied: neither cost is a
 measure of progress for a GAN; the reporter can still stop a fit (pruning).
 
-This module returns the fields of :class:`research.train.fit.FitResult` as a dict, which
-``fit_model`` wraps (importing ``fit`` here would be an import cycle).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 import numpy as np
 
@@ -23,17 +20,15 @@ from research.data.dataset import Dataset
 from research.errors import ConfigError
 from research.train.base import build_optimiser
 from research.train.regularisers import add_penalty_grad, clip_grad_norm
+from research.train.result import DIVERGED, FINISHED, STOPPED, FitResult, derived_stream
 from research.train.schedules import build_schedule
 
-#: the statuses of research.train.fit
-FINISHED, STOPPED, DIVERGED = "finished", "stopped", "diverged"
-#: this loop's random streams (spawn keys after research.train.fit's STREAMS)
+#: this loop's random streams (spawn keys 10.., after research.train.result's STREAMS)
 STREAMS = ("shuffle", "noise", "d_optimiser", "g_optimiser")
 
 
 def _stream(seed: int, name: str) -> np.random.Generator:
-    key = 10 + STREAMS.index(name)
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
+    return derived_stream(seed, 10 + STREAMS.index(name))
 
 
 def check_adversarial(model, regime, data: Dataset) -> None:
@@ -108,10 +103,10 @@ class _Game:
         return {"d/loss": d_sum / d_count, "g/loss": g_sum / max(g_count, 1)}
 
 
-def fit_adversarial(model, regime, data: Dataset, reporter, *, seed: int = 0) -> dict[str, Any]:
+def fit_adversarial(model, regime, data: Dataset, reporter, *, seed: int = 0) -> FitResult:
     """Train the GAN ``model`` on ``data``; report ``d/loss``, ``g/loss`` and the model's
     validation metrics (``model.evaluate``) every epoch, the untrained nets at step 0.
-    Returns the fields of a ``FitResult`` (status finished | stopped | diverged)."""
+    Its status is finished, stopped or diverged."""
     check_adversarial(model, regime, data)
     started = time.perf_counter()
     history: list[dict[str, float]] = []
@@ -120,11 +115,10 @@ def fit_adversarial(model, regime, data: Dataset, reporter, *, seed: int = 0) ->
         history.append({"epoch": float(step), **metrics})
         return bool(reporter.epoch(step, metrics))
 
-    def result(status: str, reason: str, epochs: int) -> dict[str, Any]:
+    def result(status: str, reason: str, epochs: int) -> FitResult:
         final = {**model.evaluate(data, "val"), **model.evaluate(data, "test")}
         seconds = time.perf_counter() - started
-        return dict(model=model, status=status, reason=reason, epochs=epochs, metrics=final,
-                    history=history, best_epoch=None, seconds=seconds)  # fmt: skip
+        return FitResult(model, status, reason, epochs, final, history, None, seconds)
 
     with np.errstate(all="ignore"):
         if report(0, model.evaluate(data, "val")):

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -23,52 +21,20 @@ from research.train.base import build_optimiser
 from research.train.early_stopping import EarlyStopping
 from research.train.regime import RegimeConfig
 from research.train.regularisers import add_penalty_grad, clip_grad_norm
+from research.train.result import (
+    DIVERGED,
+    EARLY_STOPPED,
+    FINISHED,
+    STOPPED,
+    STREAMS,
+    FitResult,
+    NullReporter,
+    Reporter,
+    stream,
+)
 from research.train.schedules import build_schedule
 
 EVAL_CHUNK = 4096
-
-#: statuses of a fit, in the order a researcher reads them
-FINISHED, EARLY_STOPPED, STOPPED, DIVERGED = "finished", "early_stopped", "stopped", "diverged"
-
-
-class Reporter(Protocol):
-    """Receives each epoch's metrics; returns True to stop training now."""
-
-    def epoch(self, step: int, metrics: Mapping[str, float]) -> bool: ...
-
-
-class NullReporter:
-    def epoch(self, step: int, metrics: Mapping[str, float]) -> bool:  # noqa: ARG002
-        return False
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """What a fit produced. ``metrics`` are the final ones (``val/*``, ``test/*`` at the
-    returned weights); ``history`` holds one dict per reported epoch."""
-
-    model: Any
-    status: str
-    reason: str
-    epochs: int
-    metrics: dict[str, float]
-    history: list[dict[str, float]] = field(default_factory=list)
-    best_epoch: int | None = None
-    seconds: float = 0.0
-
-    @property
-    def diverged(self) -> bool:
-        return self.status == DIVERGED
-
-
-#: one random stream per purpose, so that e.g. switching dropout on leaves the initial weights
-STREAMS = ("init", "prepare", "shuffle", "noise", "optimiser")
-
-
-def stream(seed: int, name: str) -> np.random.Generator:
-    """The generator for ``name``, derived from ``seed`` with ``SeedSequence`` (spawn key =
-    the stream's index, as ``SeedSequence(seed).spawn`` would give)."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STREAMS.index(name),)))
 
 
 def evaluate(
@@ -134,7 +100,7 @@ def fit_model(
     """
     reporter = reporter or NullReporter()
     if getattr(model, "adversarial", False):  # a GAN: alternating D/G steps, its own loop
-        return FitResult(**fit_adversarial(model, regime, data, reporter, seed=seed))
+        return fit_adversarial(model, regime, data, reporter, seed=seed)
     rngs = {name: stream(seed, name) for name in STREAMS}
     started = time.perf_counter()
     x, y = data.x_train, data.y_train
