@@ -154,7 +154,9 @@ def _check_compatible(old_space: dict[str, str], spec: SearchSpec) -> None:
             continue
         try:
             check_distribution_compatibility(
-                parse_dimension(key, text).distribution, spec.space[key].distribution
+                # a conditional name is "model:cnn/model.channels": parse its key
+                parse_dimension(key.rsplit("/", 1)[-1], text).distribution,
+                spec.space[key].distribution,
             )
         except ValueError as exc:
             raise ConfigError(
