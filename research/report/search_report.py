@@ -17,7 +17,7 @@ from research.report.figures import plt
 from research.report.search_compare import best_so_far, comparison_section
 from research.report.search_data import SearchData, load_search
 from research.report.search_figures import study_figures
-from research.report.search_trials import trials_section
+from research.report.search_trials import by_choice_sections, trials_section
 from research.search.spec import without_repeats
 from research.search.summary import fmt as _fmt
 from research.search.trial import METRICS_ATTR, RETRIED_ATTR
@@ -43,6 +43,7 @@ def search_sections(data: SearchData, base_config=None) -> list[Section]:
         *([_best_config(data, base_config)] if data.complete and len(data.metrics) == 1 else []),
         _figures(data),
         _curves(data),
+        *by_choice_sections(data),
         trials_section(data),
     ]
 

@@ -1,9 +1,11 @@
 """The trials of a search in the report itself: how many ended in each state, and the best
 :data:`SHOWN` with their state, value, parameters and duration (then pruned trials by the last
-value they reported), so a reader needs neither the CSV nor optuna-dashboard to see them."""
+value they reported), so a reader needs neither the CSV nor optuna-dashboard to see them; and
+for a conditional space (an architecture search), the trials and scores of each family."""
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 
 from optuna.trial import FrozenTrial, TrialState
@@ -69,3 +71,42 @@ def trials_section(data: SearchData) -> Section:
             )
         ],
     )
+
+
+def _conditioning_keys(data: SearchData) -> list[str]:
+    """The choice() keys others are conditional on: ``model`` for ``model:cnn/model.channels``."""
+    keys = {name.split(":", 1)[0] for t in data.trials for name in t.params if "/" in name}
+    return sorted(k for k in keys if any(k in t.params for t in data.trials))
+
+
+def by_choice_sections(data: SearchData) -> list[Section]:
+    """Per value of each conditioning key: its trials by state and its complete trials' best
+    and median objective (one objective only)."""
+    if len(data.metrics) != 1:
+        return []
+    sign = 1.0 if data.directions[0] == "maximize" else -1.0
+    sections = []
+    for key in _conditioning_keys(data):
+        values = sorted({str(t.params[key]) for t in data.trials if key in t.params})
+        rows = []
+        for value in values:
+            mine = [t for t in data.trials if str(t.params.get(key)) == value]
+            done = [t.values[0] for t in mine if t.state == TrialState.COMPLETE]
+            states = Counter(t.state.name.lower() for t in mine)
+            rows.append(
+                [
+                    value,
+                    str(len(mine)),
+                    ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
+                    fmt(max(done, key=lambda v: sign * v)) if done else "-",
+                    fmt(statistics.median(done)) if done else "-",
+                ]
+            )
+        metric = data.metrics[0]
+        caption = (
+            f"Trials of each {key} (its own keys are searched only when it is chosen), from "
+            f"{data.source()}. The sampler spends more trials where it expects better {metric}."
+        )
+        header = [key, "trials", "by state", f"best {metric}", f"median {metric}"]
+        sections.append(Section(f"By {key}: {data.name}", [], [Table(header, rows, caption)]))
+    return sections

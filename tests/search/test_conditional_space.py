@@ -8,6 +8,7 @@ import optuna
 import pytest
 
 from research.errors import ConfigError
+from research.report.__main__ import main as report_main
 from research.run import main
 from research.search.space import parse_space, parse_when
 from research.search.storage import open_storage
@@ -36,6 +37,12 @@ def test_each_trial_searches_its_familys_keys_only(isolated, conf, capsys):
     # the retrain command sets the family's keys by their config names
     line = next(l for l in out.splitlines() if l.startswith("retrain trial"))
     assert "model:" not in line and ("model.channels=" in line or "model.hidden=" in line)
+    # the report shows each family's trials and scores
+    assert report_main(["fast_arch"]) == 0
+    text = (isolated / "studies" / "fast_arch" / "report.md").read_text()
+    table = text.split("## By model: fast_arch", 1)[1].split("##", 1)[0]
+    assert "| model | trials | by state | best val/acc | median val/acc |" in table
+    assert "\n| cnn |" in table and "\n| mlp |" in table
     # a rerun of the same command is complete: nothing new, no error
     assert main(args) == 0
     assert (
