@@ -34,6 +34,8 @@ COUNTS = {
     "mnist": ("n_train", "n_val"),
     "logistic_map": ("n_train", "n_val", "n_test"),
     "sine": ("n_train", "n_val", "n_test"),
+    "recall": ("n_train", "n_val", "n_test"),
+    "ring8": ("n_train", "n_val", "n_test"),
 }
 SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
 

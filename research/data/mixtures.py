@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from research.data.checks import check_splits
 from research.data.dataset import Dataset
 from research.errors import ConfigError
 
@@ -35,11 +36,7 @@ def ring8(
 ) -> Dataset:
     """8 Gaussians on a ring; label = mode index (drawn uniformly). ``meta`` carries the
     modes and std, which :func:`mode_quality` scores generated samples against."""
-    if n_train < 1 or n_val < 0 or n_test < 0:
-        raise ConfigError(
-            f"data.n_train={n_train}, n_val={n_val}, n_test={n_test} are not allowed: "
-            "n_train must be >= 1, the others >= 0"
-        )
+    check_splits("ring8", {"n_train": n_train, "n_val": n_val, "n_test": n_test})
     if radius <= 0 or std <= 0:
         raise ConfigError(f"data.radius={radius}, data.std={std} are not allowed: both must be > 0")
     modes = ring_modes(8, radius)

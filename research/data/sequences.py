@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from research.data.checks import check_splits
 from research.data.dataset import Dataset
 from research.errors import ConfigError
 
@@ -27,6 +28,7 @@ def recall(
         raise ConfigError(
             f"data.length={length}, data.n_symbols={n_symbols} are not allowed: both must be >= 2"
         )
+    check_splits("recall", {"n_train": n_train, "n_val": n_val, "n_test": n_test})
     n = n_train + n_val + n_test
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
     symbols = rng.integers(0, n_symbols, (n, length))

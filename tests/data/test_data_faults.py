@@ -67,6 +67,10 @@ def test_the_fractions_are_checked_together_with_the_values_named():
         ("logistic_map", {"n_test": 2.5}, r"data\.n_test=2\.5 .*whole number"),
         ("sine", {"n_train": 0}, r"data\.n_train=0"),
         ("sine", {"n_val": -3}, r"data\.n_val=-3"),
+        ("recall", {"n_train": 0}, r"data\.n_train=0"),
+        ("recall", {"n_test": -1}, r"data\.n_test=-1"),
+        ("ring8", {"n_train": 0}, r"data\.n_train=0"),
+        ("ring8", {"n_val": -2}, r"data\.n_val=-2"),
     ],
 )
 def test_every_split_parameter_is_checked_by_the_loader(name, params, message, tmp_path):
