@@ -54,6 +54,7 @@ VARIANTS: dict[str, list[str]] = {
     "bayes-wide": ["+study=bayes_wide"],
     "random-wide": ["+study=random_wide"],
     "bayes-wide-hyperband": ["+study=bayes_wide", "study.pruner=hyperband"],
+    "random-wide-hyperband": ["+study=random_wide", "study.pruner=hyperband"],
 }
 #: study seeds no earlier search of this project used (the main job runs seed 0)
 HELD_OUT = [101, 102, 103, 104, 105, 106]

@@ -230,3 +230,16 @@ def test_a_typo_names_the_nearest_key_and_a_wrong_type_what_is_expected(
 ):
     assert main([override]) == 2
     assert one_error_line(capsys) == line
+
+
+def test_a_new_key_merged_into_a_dict_says_to_use_plus(isolated, capsys):
+    """``KEY={...}`` merges into the dict at KEY; a key it lacks used to read 'unknown key
+    study.objectives; did you mean study.objectives?'."""
+    given = "study.objectives={val/acc: maximize, val/loss: minimize}"
+    assert main(["+study=bayes", given, "study.n_trials=1"]) == 2
+    assert one_error_line(capsys) == (
+        "error: study.objectives has no key 'val/loss', and study.objectives={...} merges "
+        f"into it: to add keys write +{given}"
+    )
+    assert main(["+study=bayes", f"+{given}", "--cfg", "job"]) == 0
+    assert "val/loss: minimize" in capsys.readouterr().out

@@ -130,6 +130,9 @@ def _compose(overrides: list[str], config_name: str, hydra: bool = False) -> Dic
                 config_name=config_name, overrides=overrides, return_hydra_config=hydra
             )
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        merged = _new_dict_key(exc, overrides)
+        if merged is not None:
+            raise ConfigError(merged) from None
         key = _unknown(exc)
         if key is not None:
             raise UnknownKey(key, explain(exc)) from None
@@ -151,6 +154,23 @@ def _unknown(exc: BaseException) -> str | None:
     if head and isinstance(exc.__cause__, (ConfigAttributeError, ConfigKeyError)):
         return head.group(1)
     return None
+
+
+def _new_dict_key(exc: BaseException, overrides: list[str]) -> str | None:
+    """The line for ``KEY={...}`` adding a key to an existing dict (Hydra merges the two; a
+    new key needs the ``+`` form), or None for anything else."""
+    head = re.match(r"Could not override '([^']+)'", str(exc))
+    cause = exc.__cause__
+    if not head or not isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
+        return None
+    key, full = head.group(1), str(getattr(cause, "full_key", "") or "")
+    if not full.startswith(key + "."):
+        return None
+    given = next((o for o in overrides if _key_of(o) == key), f"{key}=...")
+    return (
+        f"{key} has no key {full[len(key) + 1 :]!r}, and {key}={{...}} merges into it: "
+        f"to add keys write +{given.lstrip('+~')}"
+    )
 
 
 def _plugin_overrides(overrides: list[str], config_name: str) -> list[str]:

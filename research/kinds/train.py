@@ -13,8 +13,8 @@ import numpy as np
 from research.kinds.base import InRunResult, Kind, Outcome, StepReport
 from research.progress import Progress
 from research.report.curves import close, learning_curve_figure
-from research.report.reconstructions import reconstruction_figure
-from research.report.samples import samples_figure
+from research.report.reconstructions import RECONSTRUCTIONS, reconstruction_figure
+from research.report.samples import SAMPLES, samples_figure
 from research.track import RunReporter, Tracker
 from research.track import tags as T
 from research.track.links import link_line
@@ -40,6 +40,13 @@ METRICS = (
     "val/recon",  # an autoencoder's reconstruction error
     "train/recon",
     "test/recon",
+    # a conditional GAN's costs, and on a mixture with known modes (ring8) its sample quality
+    *(f"{split}/{m}" for split in ("val", "test") for m in ("d_loss", "g_loss")),
+    *(
+        f"{split}/{m}"
+        for split in ("val", "test")
+        for m in ("modes", "high_quality", "cond_acc", "min_mode_share")
+    ),
     "n_params",
     "time/fit",
 )
@@ -114,7 +121,7 @@ class TrainKind(Kind):
         tracker = Tracker.from_config(tracking)
         experiment = tracking.experiment or cfg.name
         tracker.experiment_id(experiment)
-        run_name = run_name or f"{cfg.model.name}-{cfg.data.name}-{regime.name}-seed{cfg.seed}"
+        run_name = run_name or _default_name(cfg, groups)
         all_tags = {T.STUDY_KIND: "train", T.SEED: cfg.seed, **(tags or {})}
         all_tags.update(provenance_tags(tracker.store.root, command))
         with tracker.run(experiment, run_name, parent=parent, tags=all_tags) as run:
@@ -148,8 +155,11 @@ class TrainKind(Kind):
             "time/fit": time.perf_counter() - started,
         }
         run.log_metrics(metrics, step=result.epochs)
-        if groups["tracking"].log_weights and result.status in (FINISHED, EARLY_STOPPED):
-            _log_weights(run, model)  # a trial that may be the best keeps its network
+        if result.status in (FINISHED, EARLY_STOPPED):  # a trial that may be the best keeps
+            if groups["tracking"].log_weights:  # its network and what it produces
+                _log_weights(run, model)
+            if groups["tracking"].log_figure:
+                _log_productions(run, model, data, _default_name(cfg, groups))
         tags = {"fit.status": result.status, "fit.epochs": result.epochs}
         failed = result.reason if result.diverged else None
         return InRunResult(metrics, result.epochs, failed, tags, reason=result.reason)
@@ -170,17 +180,30 @@ def _log_outputs(run, tracking, model, result: FitResult, run_name: str, data) -
         fig = learning_curve_figure(result.history, run_name)
         run.log_figure(fig, "learning_curve.png")
         close(fig)
-    if tracking.log_figure and hasattr(model, "corrupt") and len(data.x_val):
-        # an autoencoder: eight validation examples, corrupted, reconstructed
-        fig = reconstruction_figure(model, data.x_val[:8], np.random.default_rng(0), run_name)
-        run.log_figure(fig, "reconstructions.png")
+    if tracking.log_figure:
+        _log_productions(run, model, data, title=run_name)
+
+
+def _log_productions(run, model, data, title: str) -> None:
+    """What the network produces, as figures: an autoencoder (it has ``corrupt``) eight
+    validation examples, corrupted, reconstructed; a conditional GAN (it has ``sample``)
+    generated examples of every class. Other models log nothing (no cost)."""
+    if not len(data.x_val):
+        return
+    if hasattr(model, "corrupt"):
+        fig = reconstruction_figure(model, data.x_val[:8], np.random.default_rng(0), title)
+        run.log_figure(fig, RECONSTRUCTIONS)
         close(fig)
-    if tracking.log_figure and hasattr(model, "sample") and len(data.x_val):
-        # a conditional GAN: generated examples of every class
+    if hasattr(model, "sample"):
         rng = np.random.default_rng(0)
-        fig = samples_figure(model, data.x_val, data.n_classes, rng, run_name)
-        run.log_figure(fig, "samples.png")
+        fig = samples_figure(model, data.x_val, data.n_classes, rng, title)
+        run.log_figure(fig, SAMPLES)
         close(fig)
+
+
+def _default_name(cfg, groups: dict[str, Any]) -> str:
+    """A run's name unless its caller gives one: model, data, regime and seed."""
+    return f"{cfg.model.name}-{cfg.data.name}-{groups['regime'].name}-seed{cfg.seed}"
 
 
 def _job_line(r: FitResult, run_id: str) -> str:

@@ -12,6 +12,8 @@ import numpy as np
 from research.report.figures import plt
 
 ROWS = ("input", "corrupted", "reconstruction")
+#: the artifact a run (a search trial's too) logs it as; the search report reads it back
+RECONSTRUCTIONS = "reconstructions.png"
 
 
 def reconstruction_figure(model, x: np.ndarray, rng: np.random.Generator, title: str = ""):

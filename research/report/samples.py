@@ -10,6 +10,9 @@ import numpy as np
 
 from research.report.figures import plt
 
+#: the artifact a run (a search trial's too) logs it as; the search report reads it back
+SAMPLES = "samples.png"
+
 
 def samples_figure(model, x_real: np.ndarray, n_classes: int, rng, title: str = ""):
     """Generated examples (``model.sample(labels, rng)``) of every class."""

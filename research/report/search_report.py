@@ -17,6 +17,7 @@ from research.report.figures import plt
 from research.report.search_compare import best_so_far, comparison_section
 from research.report.search_data import SearchData, load_search
 from research.report.search_figures import study_figures
+from research.report.search_outputs import outputs_section
 from research.report.search_trials import by_choice_sections, trials_section
 from research.search.spec import without_repeats
 from research.search.summary import fmt as _fmt
@@ -43,6 +44,7 @@ def search_sections(data: SearchData, base_config=None) -> list[Section]:
         *([_best_config(data, base_config)] if data.complete and len(data.metrics) == 1 else []),
         _figures(data),
         _curves(data),
+        *outputs_section(data),
         *by_choice_sections(data),
         trials_section(data),
     ]
@@ -68,7 +70,8 @@ def _peak(data: SearchData, trial: FrozenTrial, metric: str) -> float | None:
     values = [v for s, v in data.reader.history(run_id, metric) if s > 0]
     if not values:
         return None
-    return max(values) if metric.endswith("/acc") else min(values)
+    maximize = data.directions[data.metrics.index(metric)] == "maximize"
+    return max(values) if maximize else min(values)
 
 
 def _summary(data: SearchData) -> Section:

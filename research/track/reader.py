@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +92,17 @@ class StoreReader:
         except (MlflowException, OSError):
             return None
         return redact(Path(local).read_text())
+
+    def artifact_bytes(self, run_id: str, path: str) -> bytes | None:
+        """The bytes of artifact ``path`` of run ``run_id`` (a figure), or None if it does not
+        exist; downloaded into a temporary folder that is removed again."""
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bar in logs
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                local = self.client.download_artifacts(run_id, path, tmp)
+            except (MlflowException, OSError):
+                return None
+            return Path(local).read_bytes()
 
     def log_artifact(self, run_id: str, path: str, artifact_path: str | None = None) -> None:
         self.client.log_artifact(run_id, path, artifact_path)
