@@ -16,6 +16,7 @@ trials before pruning starts, steps before a trial can be pruned) and returns an
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from importlib.util import find_spec
 
@@ -105,10 +106,13 @@ def _tpe(seed: int, space, n_startup: int) -> BaseSampler:
 
 @SAMPLERS.register("tpe_group")
 def _tpe_group(seed: int, space, n_startup: int) -> BaseSampler:
-    # for conditional spaces: keys that appear together in trials are modelled as one group
-    return optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=n_startup, multivariate=True, group=True, constant_liar=True
-    )
+    # for conditional spaces: keys that appear together in trials are modelled as one group.
+    # Optuna calls ``group`` experimental and would warn on every study; chosen knowingly here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed, n_startup_trials=n_startup, multivariate=True, group=True, constant_liar=True
+        )
 
 
 @SAMPLERS.register("tpe_univariate")
