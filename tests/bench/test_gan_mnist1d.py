@@ -4,22 +4,17 @@ collapsed class."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "gan_mnist1d.py"
+from tests.bench.conftest import load_bench
+
 TINY = ["--n-train", "600", "--samples", "100", "--cnn-epochs", "2", "--epochs", "2"]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("gan_mnist1d", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("gan_mnist1d")
 
 
 def test_tiny_run_prints_a_row_per_seed_and_writes_the_figure(bench, tmp_path, capsys):
