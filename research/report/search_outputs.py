@@ -32,7 +32,7 @@ def outputs_section(data: SearchData) -> list[Section]:
         if png:
             name = f"{data.name}-best-{artifact.removesuffix('.png')}"
             caption = (
-                f"{what}: {which}, {best.number}, at the end of its training — "
+                f"{what}: {which} (number {best.number}), at the end of its training — "
                 f"`{artifact}` of MLflow run `{run_id}`, {data.source()}."
             )
             figures.append(Figure(name, caption, png))

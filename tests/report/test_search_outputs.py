@@ -94,7 +94,7 @@ def test_an_autoencoder_study_report_shows_the_best_trials_reconstructions(proje
     best = data.ranked()[0]
     run_id = best.user_attrs[T.RUN_ATTR]
     section, png = _shown(project, "ae", "reconstructions")
-    assert f"trial, {best.number}," in section and f"`{run_id}`" in section
+    assert f"trial (number {best.number})," in section and f"`{run_id}`" in section
     assert "samples" not in section  # an autoencoder has no samples
     # the figure is the best trial's own artifact, byte for byte, and not blank
     assert png.read_bytes() == data.reader.artifact_bytes(run_id, "reconstructions.png")
