@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial.distance import cdist, pdist
 
 from research import threads
 from research.config import compose, validate
@@ -129,16 +130,12 @@ def balanced_labels(n: int, n_classes: int) -> np.ndarray:
 
 def mean_pairwise(x: np.ndarray) -> float:
     """Mean Euclidean distance over the distinct pairs of rows of ``x``."""
-    sq = np.sum(x * x, axis=1)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)
-    n = len(x)
-    return float(np.sqrt(d2).sum() / (n * (n - 1))) if n > 1 else 0.0
+    return float(pdist(x).mean()) if len(x) > 1 else 0.0
 
 
 def nearest_distance(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Each row of ``x``'s distance to its nearest row of ``ref``."""
-    d2 = np.sum(x * x, 1)[:, None] + np.sum(ref * ref, 1)[None, :] - 2.0 * x @ ref.T
-    return np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    return cdist(x, ref).min(axis=1)
 
 
 def diversity(fake: np.ndarray, wanted: np.ndarray, data: Dataset) -> np.ndarray:
