@@ -37,6 +37,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+BATCH_NORM = "++study.params={model.batch_norm:'choice(false, true)'}"
+EARLY_STOPPING = [
+    "regime.early_stopping.patience=8",
+    "regime.early_stopping.monitor=val/acc",
+    "regime.early_stopping.mode=max",
+]
 #: name -> the overrides that make the study (the first is ``+study=...``)
 VARIANTS: dict[str, list[str]] = {
     "bayes": ["+study=bayes"],
@@ -50,6 +56,15 @@ VARIANTS: dict[str, list[str]] = {
     "bayes-group": ["+study=bayes", "study.sampler=tpe_group"],
     "bayes-gp": ["+study=bayes", "study.sampler=gp"],
     "random-nopruner": ["+study=random", "study.pruner=none"],
+    # each completed trial scored by the mean of 3 seeds (own val split and init each)
+    "bayes-seeds3": ["+study=bayes", "study.seeds_per_trial=3"],
+    "random-seeds3": ["+study=random", "study.seeds_per_trial=3"],
+    # the main job's space with batch norm as a choice (every best wide-space trial used it)
+    "bayes-bn": ["+study=bayes", BATCH_NORM],
+    "random-bn": ["+study=random", BATCH_NORM],
+    # early stopping on val/acc (patience 8, best epoch's weights): a good network stops early
+    "bayes-es": ["+study=bayes", *EARLY_STOPPING],
+    "random-es": ["+study=random", *EARLY_STOPPING],
     # the wider space (batch norm, schedule, early stopping): conf/study/bayes_wide.yaml
     "bayes-wide": ["+study=bayes_wide"],
     "random-wide": ["+study=random_wide"],
@@ -290,6 +305,12 @@ def run(argv: list[str] | None = None) -> Results:
         for s in args.seeds
         for v in args.variants
     }
+    for key, (_, v, d, s, extra) in studies.items():  # a variant whose overrides changed
+        if key in results and results[key]["args"] != study_args(v, d, s, extra):
+            raise SystemExit(
+                f"error: {args.results} holds {key} made with {results[key]['args']}; "
+                f"{v} is now {study_args(v, d, s, extra)}: use another --results file"
+            )
     run_all(studies, results, args.jobs, "studies")
     retrains = {}
     for d in args.data:

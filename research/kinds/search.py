@@ -8,6 +8,7 @@ when each trial is an evolution (``study.inner``) — and the entry point of wor
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,14 @@ def _configure(overrides) -> tuple[Any, dict[str, Any]]:
     return cfg, validate(cfg)
 
 
-def trial_body(inner: str | None) -> TrialBody:
-    """What a trial of a search does: train a network, or evolve one (``inner``)."""
+def trial_body(inner: str | None, seeds: int = 1) -> TrialBody:
+    """What a trial of a search does: train a network (at ``seeds`` seeds: the ``train``
+    kind's ``run_in_trial``), or evolve one (``inner``)."""
     kind = KINDS.get("evolve" if inner else "train")
     return TrialBody(
         configure=_configure,
         validate=kind.validate,
-        run=kind.run_in_trial,
+        run=functools.partial(kind.run_in_trial, seeds=seeds) if seeds > 1 else kind.run_in_trial,
         step_metrics={"fitness": "fitness/best"} if inner else {m: m for m in EPOCH_METRICS},
         step_name="generation" if inner else "epoch",
     )
@@ -93,7 +95,8 @@ def worker_main(args: list[str]) -> None:
     threads.configure(cfg.blas_threads, groups)  # the main process's setting, here too
     tracker = Tracker.from_config(groups["tracking"])
     spec = build_spec(cfg, groups, args, tracker.store.root)
-    work(open_study(spec, trial_body(spec.study.inner), tracker, "", create=False))
+    body = trial_body(spec.study.inner, spec.study.seeds_per_trial)
+    work(open_study(spec, body, tracker, "", create=False))
 
 
 def _report(handle: StudyHandle) -> None:
@@ -123,8 +126,9 @@ def _with_link(lines: list[str], handle: StudyHandle, store) -> list[str]:
 def log_best_network(handle: StudyHandle, configure) -> list[str]:
     """The best trial's own network (the ``weights.npz`` its run kept) as an MLflow model on
     the parent run, registered under the study's name: exactly the weights that scored the
-    trial, nothing retrained. Returns the lines to print; [] when there is nothing to log
-    (several objectives, evolution trials, weights not kept, or logged already)."""
+    trial (its first seed's, with ``study.seeds_per_trial`` > 1), nothing retrained. Returns
+    the lines to print; [] when there is nothing to log (several objectives, evolution
+    trials, weights not kept, or logged already)."""
     spec = handle.spec
     best = best_trials(handle, 1)
     if not best or spec.multi_objective or spec.study.inner:
@@ -168,7 +172,7 @@ class SearchKind(Kind):
         store = resolve_store(tracking.kind, tracking.uri, tracking.root)
         spec = build_spec(cfg, groups, args, store.root)
         check_inner(spec)
-        body = trial_body(spec.study.inner)
+        body = trial_body(spec.study.inner, spec.study.seeds_per_trial)
         preflight(spec, body.configure, body.validate)  # a bad space leaves nothing behind
         outcome = run_study(
             spec, body, command, args, worker=worker_main, figures=write_figures, report=_report

@@ -21,7 +21,7 @@ from research.track.links import link_line
 from research.track.params import flatten, to_yaml
 from research.track.provenance import provenance_tags
 from research.train import FitResult, fit_model, prepare
-from research.train.fit import EARLY_STOPPED, FINISHED
+from research.train.fit import DIVERGED, EARLY_STOPPED, FINISHED
 
 #: the artifact holding a run's trained network (a trial's too, when it ran to its end)
 WEIGHTS = "weights.npz"
@@ -144,16 +144,27 @@ class TrainKind(Kind):
         link = link_line(tracker.store, tracker.experiment_id(experiment), run.run_id)
         return Outcome(_summary(result, run.run_id, experiment, link), status)
 
-    def run_in_trial(self, cfg, groups: dict[str, Any], run, report: StepReport) -> InRunResult:
-        """Train in the trial's run; each epoch is logged and offered to the pruner."""
+    def run_in_trial(
+        self, cfg, groups: dict[str, Any], run, report: StepReport, *, seeds: int = 1
+    ) -> InRunResult:
+        """Train in the trial's run; each epoch is logged and offered to the pruner.
+
+        With ``seeds`` > 1 (``study.seeds_per_trial``) a trial that ran to its end is trained
+        again at :func:`repeat_seeds`, each with its own validation split and initialisation,
+        and its final metrics are the means: less validation noise in what the search ranks,
+        for ``seeds`` times the cost of a completed trial (a pruned one costs the same). The
+        pruner, the logged curves, the weights and the figures are the first seed's."""
         data, model = prepare(groups["data"], groups["model"], cfg.seed)
         started = time.perf_counter()
         result = fit_model(model, groups["regime"], data, _Pruned(run, report), seed=cfg.seed)
-        metrics = {
-            **result.metrics,
-            "n_params": float(model.n_params),
-            "time/fit": time.perf_counter() - started,
-        }
+        metrics = dict(result.metrics)
+        if seeds > 1 and result.status in (FINISHED, EARLY_STOPPED):
+            repeated = _mean_over_seeds(cfg, groups, result, seeds, run)
+            if isinstance(repeated, str):
+                return InRunResult(metrics, result.epochs, repeated, {"fit.status": DIVERGED})
+            metrics = repeated
+        metrics["n_params"] = float(model.n_params)
+        metrics["time/fit"] = time.perf_counter() - started
         run.log_metrics(metrics, step=result.epochs)
         if result.status in (FINISHED, EARLY_STOPPED):  # a trial that may be the best keeps
             if groups["tracking"].log_weights:  # its network and what it produces
@@ -163,6 +174,34 @@ class TrainKind(Kind):
         tags = {"fit.status": result.status, "fit.epochs": result.epochs}
         failed = result.reason if result.diverged else None
         return InRunResult(metrics, result.epochs, failed, tags, reason=result.reason)
+
+
+#: seed r of a trial trained at several seeds is ``seed + REPEAT_STRIDE * r``: far from the
+#: small seeds (1, 2, 3) a chosen config is retrained at, so no retrain repeats a network the
+#: search already scored
+REPEAT_STRIDE = 1000
+
+
+def repeat_seeds(seed: int, seeds: int) -> list[int]:
+    """The training seeds of a trial scored at ``seeds`` seeds (the first is its own)."""
+    return [seed + REPEAT_STRIDE * r for r in range(seeds)]
+
+
+def _mean_over_seeds(cfg, groups, first: FitResult, seeds: int, run) -> dict[str, float] | str:
+    """The mean of each final metric of ``first`` and of the same config trained at the other
+    :func:`repeat_seeds`; each seed's values are logged as ``seed/<metric>`` at step = its
+    index. A seed that diverges fails the trial: the reason (a str) is returned."""
+    runs = [first.metrics]
+    for seed in repeat_seeds(cfg.seed, seeds)[1:]:
+        data, model = prepare(groups["data"], groups["model"], seed)
+        result = fit_model(model, groups["regime"], data, seed=seed)
+        if result.diverged:
+            return f"seed {seed} of {seeds}: {result.reason}"
+        runs.append(result.metrics)
+    for r, values in enumerate(runs):
+        run.log_metrics({f"seed/{k}": v for k, v in values.items()}, step=r)
+    keys = [k for k in first.metrics if all(k in values for values in runs)]
+    return {k: float(np.mean([values[k] for values in runs])) for k in keys}
 
 
 def _log_weights(run, model) -> None:

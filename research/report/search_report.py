@@ -81,7 +81,13 @@ def _summary(data: SearchData) -> Section:
     paragraphs = [
         f"{len(data.trials)} trials: {overview}. Objective(s): {objectives}. Sampler "
         f"`{tags.get('sampler', '?')}`, pruner `{tags.get('pruner', '?')}`, storage "
-        f"`{tags.get('storage', '?')}`.",
+        f"`{tags.get('storage', '?')}`."
+        + (
+            f" Each completed trial is scored by the mean over {k} training seeds, each with "
+            "its own validation split (`study.seeds_per_trial`)."
+            if (k := data.signature.get("seeds_per_trial", 1)) > 1
+            else ""
+        ),
         f"Command: `{tags.get('command', '?')}`. Shared overrides: "
         f"`{' '.join(without_repeats(data.signature.get('overrides', []))) or '(none)'}`.",
         f"Source: {data.source()}.",

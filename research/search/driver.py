@@ -135,6 +135,12 @@ def _check_signature(spec: SearchSpec, study: optuna.Study) -> None:
             f"study {spec.name!r} exists with objectives {old['objectives']}; "
             f"choose another study.name for {new['objectives']}"
         )
+    scored_at = old.get("seeds_per_trial", 1), new.get("seeds_per_trial", 1)
+    if scored_at[0] != scored_at[1]:  # its values would mean something else
+        raise ConfigError(
+            f"study {spec.name!r} exists with study.seeds_per_trial={scored_at[0]}; "
+            f"choose another study.name for seeds_per_trial={scored_at[1]}"
+        )
     if not spec.study.allow_space_change:
         changed = [k for k in ("space", "overrides") if old[k] != new[k]]
         detail = "; ".join(f"{k} was {old[k]} now {new[k]}" for k in changed)

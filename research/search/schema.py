@@ -47,6 +47,9 @@ class SearchStudy(StudyConfig):
     allow_space_change: bool = False
     retry_crashed: int = 1
     inner: str | None = None  # an evolve study option: each trial is then an evolution
+    # a completed trial is trained at this many seeds (own validation split and initialisation
+    # each) and scored by the mean: less validation noise, for that many times its cost
+    seeds_per_trial: int = 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -59,6 +62,18 @@ class SearchStudy(StudyConfig):
         require(self.prune_after_epochs >= 0, "prune_after_epochs", self.prune_after_epochs, ">= 0")
         require(self.retry_crashed >= 0, "retry_crashed", self.retry_crashed, "must be >= 0")
         check_seed("seed", self.seed, allow_none=True)
+        require(
+            1 <= self.seeds_per_trial <= 100,
+            "seeds_per_trial",
+            self.seeds_per_trial,
+            "must be in 1..100",
+        )
+        require(
+            not (self.inner and self.seeds_per_trial > 1),
+            "seeds_per_trial",
+            self.seeds_per_trial,
+            "a trial that is an evolution (study.inner) is scored at its own seed only: use 1",
+        )
         if not self.objectives:
             self.objectives = {"fitness" if self.inner else "val/acc": "maximize"}
         metrics = KINDS.get("evolve" if self.inner else "train").metrics

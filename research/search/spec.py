@@ -93,11 +93,14 @@ class SearchSpec:
 
     def signature(self) -> dict[str, Any]:
         """What may not change when a study is resumed (stored in the study's user attrs)."""
-        return {
+        signature = {
             "space": {k: d.text for k, d in self.space.items()},
             "objectives": dict(self.study.objectives),
             "overrides": [o for o in self.base_overrides if not _is_where(o)],
         }
+        if self.study.seeds_per_trial > 1:  # absent at 1: studies stored before it still match
+            signature["seeds_per_trial"] = self.study.seeds_per_trial
+        return signature
 
     def signature_json(self) -> str:
         return json.dumps(self.signature(), sort_keys=True)

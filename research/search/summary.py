@@ -90,7 +90,13 @@ def summary_lines(handle) -> list[str]:
         f"{ended['failed']} failed"
         + (f", {retried} crashed and retried" if retried else "")
         + f" (n_trials={spec.n_trials}, sampler={spec.study.sampler}, "
-        f"pruner={spec.study.pruner})"
+        f"pruner={spec.study.pruner}"
+        + (
+            f", each completed trial the mean of {k} seeds"
+            if (k := spec.study.seeds_per_trial) > 1
+            else ""
+        )
+        + ")"
     ]
     best = best_trials(handle, 10 if spec.multi_objective else SHOWN)
     if not best:

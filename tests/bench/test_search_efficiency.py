@@ -63,3 +63,11 @@ def test_quick_run_compares_real_studies(bench, tmp_path, capsys):
     assert retrains and all(len(r) == 3 and all(0 < a <= 1 for a in r) for r in retrains)
     # a rerun keeps every study and retrain: nothing runs again
     assert bench.run(argv).data == results.data
+
+
+def test_results_file_refuses_a_study_whose_variant_now_means_other_overrides(bench, tmp_path):
+    path = tmp_path / "runs.json"
+    stale = {"args": ["+study=bayes", "data=xor", "study.seed=1", "study.pruner=none"]}
+    path.write_text(json.dumps({"extra": [], "study/xor/bayes/1": stale}))
+    with pytest.raises(SystemExit, match="study/xor/bayes/1 made with"):
+        bench.run(["--results", str(path), "--data", "xor", "--seeds", "1", "--variants", "bayes"])

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import optuna
@@ -219,7 +220,13 @@ def test_two_workers_share_one_study_without_losing_or_repeating_a_trial(isolate
         ("study.objectives={val/acc: up}", "maximize"),
         ("+study=unknown_metric", "val/nosuch"),
         ("study.sampler=grid", "grid"),
-        ("study.sampler=cmaes", "cmaes"),
+        pytest.param(
+            "study.sampler=cmaes",
+            "cmaes",
+            marks=pytest.mark.skipif(
+                find_spec("cmaes") is not None, reason="the optional cmaes extra is installed"
+            ),
+        ),
     ],
 )
 def test_a_bad_study_is_one_line_before_anything_exists(isolated, capsys, conf, override, expected):
