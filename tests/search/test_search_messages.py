@@ -140,7 +140,11 @@ def test_the_progress_counts_failures_as_the_summary_does(capsys, monkeypatch, t
         space={},
         root=tmp_path,
         study=SimpleNamespace(
-            sampler="tpe", pruner="median", objectives={"val/acc": "maximize"}, report=False
+            sampler="tpe",
+            pruner="median",
+            objectives={"val/acc": "maximize"},
+            report=False,
+            seeds_per_trial=1,
         ),
         retrain_overrides=lambda params: [],
         trial_overrides=lambda params: [],
