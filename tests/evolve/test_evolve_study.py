@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -137,15 +138,19 @@ def test_a_resume_from_a_checkpoint_older_than_the_logged_metrics_logs_no_step_t
 
 
 def test_an_evolution_killed_and_resumed_ends_bit_identical_to_an_uninterrupted_one(tmp_path):
-    args = ["+study=cmaes", "task=pole_double", "task.max_steps=2000", "model.hidden=[5]"]
-    args += ["study.generations=40", "study.stop_on_solve=false", "study.settings.sigma0=0.3"]
+    """SIGKILLed from outside at whatever generation it has reached, then rerun: it ends where
+    an uninterrupted run ends, bit for bit. The killed run is asked for far more generations
+    than it can reach before the kill (a generation takes ~10 ms, so a 40-generation run could
+    finish before the poll sees it); both finishing runs then stop a few generations past the
+    kill (``generations`` may change on resume)."""
+    base = ["+study=cmaes", "task=pole_double", "task.max_steps=2000", "model.hidden=[5]"]
+    base += ["study.stop_on_solve=false", "study.settings.sigma0=0.3"]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     straight.mkdir()
     resumed.mkdir()
-    assert run_cli(*args, cwd=straight).returncode == 0
     env = {**os.environ, "RESEARCH_ROOT": str(resumed)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "research.run", *args],
+        [sys.executable, "-m", "research.run", *base, "study.generations=1000000"],
         cwd=resumed,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -162,13 +167,17 @@ def test_an_evolution_killed_and_resumed_ends_bit_identical_to_an_uninterrupted_
     finally:
         proc.kill()
         proc.wait()
-    killed_at = checkpoint.load_latest(resumed / "studies" / "cmaes" / "checkpoints")[0]
-    assert 1 <= killed_at < 40
+    assert proc.returncode == -signal.SIGKILL  # killed mid-run, not finished
+    killed_at = checkpoint.load_latest(folder)[0]
+    assert killed_at >= 3
+    end = killed_at + 5
+    args = [*base, f"study.generations={end}"]
+    assert run_cli(*args, cwd=straight).returncode == 0
     done = run_cli(*args, cwd=resumed)
     assert done.returncode == 0, done.stderr
     a = checkpoint.load_latest(straight / "studies" / "cmaes" / "checkpoints")[1]
     b = checkpoint.load_latest(resumed / "studies" / "cmaes" / "checkpoints")[1]
-    assert a["progress"].generation == b["progress"].generation == 40
+    assert a["progress"].generation == b["progress"].generation == end
     assert np.array_equal(a["progress"].champion, b["progress"].champion)
     assert a["progress"].evals == b["progress"].evals
     assert json.dumps(a["engine"], default=str, sort_keys=True) == json.dumps(
