@@ -37,21 +37,25 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-BATCH_NORM = "++study.params={model.batch_norm:'choice(false, true)'}"
+#: the main job's space before batch norm joined it (a null param is not searched)
+NO_BATCH_NORM = "++study.params={model.batch_norm:null}"
 EARLY_STOPPING = [
     "regime.early_stopping.patience=8",
     "regime.early_stopping.monitor=val/acc",
     "regime.early_stopping.mode=max",
 ]
+#: the main job's start-up trials until the bench showed 5 is better at equal wall time
+STARTUP15 = "study.n_startup_trials=15"
 #: name -> the overrides that make the study (the first is ``+study=...``)
 VARIANTS: dict[str, list[str]] = {
     "bayes": ["+study=bayes"],
     "random": ["+study=random"],
+    # one option of the default changed
+    "bayes-startup15": ["+study=bayes", STARTUP15],
+    "bayes-startup30": ["+study=bayes", "study.n_startup_trials=30"],
     "bayes-nopruner": ["+study=bayes", "study.pruner=none"],
     "bayes-percentile": ["+study=bayes", "study.pruner=percentile"],
     "bayes-hyperband": ["+study=bayes", "study.pruner=hyperband"],
-    "bayes-startup5": ["+study=bayes", "study.n_startup_trials=5"],
-    "bayes-startup30": ["+study=bayes", "study.n_startup_trials=30"],
     "bayes-univariate": ["+study=bayes", "study.sampler=tpe_univariate"],
     "bayes-group": ["+study=bayes", "study.sampler=tpe_group"],
     "bayes-gp": ["+study=bayes", "study.sampler=gp"],
@@ -59,12 +63,22 @@ VARIANTS: dict[str, list[str]] = {
     # each completed trial scored by the mean of 3 seeds (own val split and init each)
     "bayes-seeds3": ["+study=bayes", "study.seeds_per_trial=3"],
     "random-seeds3": ["+study=random", "study.seeds_per_trial=3"],
-    # the main job's space with batch norm as a choice (every best wide-space trial used it)
-    "bayes-bn": ["+study=bayes", BATCH_NORM],
-    "random-bn": ["+study=random", BATCH_NORM],
     # early stopping on val/acc (patience 8, best epoch's weights): a good network stops early
     "bayes-es": ["+study=bayes", *EARLY_STOPPING],
     "random-es": ["+study=random", *EARLY_STOPPING],
+    # measured with the earlier default's 15 start-up trials
+    "bayes-startup15-hyperband": ["+study=bayes", STARTUP15, "study.pruner=hyperband"],
+    "bayes-startup15-gp": ["+study=bayes", STARTUP15, "study.sampler=gp"],
+    # the main job's space without batch norm (the default until the bench showed it pays)
+    "bayes-nobn": ["+study=bayes", NO_BATCH_NORM],
+    "random-nobn": ["+study=random", NO_BATCH_NORM],
+    "bayes-startup15-nobn": ["+study=bayes", NO_BATCH_NORM, STARTUP15],
+    "bayes-startup15-nobn-seeds3": [
+        "+study=bayes",
+        NO_BATCH_NORM,
+        STARTUP15,
+        "study.seeds_per_trial=3",
+    ],
     # the wider space (batch norm, schedule, early stopping): conf/study/bayes_wide.yaml
     "bayes-wide": ["+study=bayes_wide"],
     "random-wide": ["+study=random_wide"],
@@ -119,7 +133,46 @@ def run_study(variant: str, data: str, seed: int, extra: list[str]) -> dict:
                     "retrain": spec.retrain_overrides(t.params),
                 }
             )
-    return {"args": args, "seconds": seconds, "trials": rows}
+    return {"args": args, "config": config_of(args), "seconds": seconds, "trials": rows}
+
+
+def config_of(args: list[str]) -> dict:
+    """The composed config a study ran with, flattened; a ``null`` param (not searched) is left
+    out. Stored with each study so that a later edit of ``conf/`` cannot silently change what a
+    stored variant means."""
+    from omegaconf import OmegaConf
+
+    from research.config import compose
+    from research.track.params import flatten
+
+    cfg = OmegaConf.to_container(compose(args), resolve=True)
+    cfg["study"]["params"] = {k: v for k, v in cfg["study"]["params"].items() if v is not None}
+    flat = flatten({k: v for k, v in cfg.items() if k != "study"})
+    flat.update(flatten({k: v for k, v in cfg["study"].items() if k != "params"}, "study."))
+    flat["study.params"] = json.dumps(cfg["study"]["params"])  # the space, keys in order
+    return flat
+
+
+def check_stored(path: Path, key: str, stored: dict, args: list[str]) -> None:
+    """Refuse (one line) a stored study whose variant now means other overrides, or whose
+    config ``conf/`` has changed since: its numbers would be reported under a wrong name."""
+    if stored["args"] != args:
+        raise SystemExit(
+            f"error: {path} holds {key} made with {stored['args']}; "
+            f"the variant is now {args}: use another --results file"
+        )
+    diff = changed(stored.get("config", {}), config_of(args))
+    if diff:
+        raise SystemExit(
+            f"error: {path} holds {key}, made before conf/ changed "
+            f"{', '.join(diff)}: use another --results file"
+        )
+
+
+def changed(stored: dict, now: dict) -> list[str]:
+    """Keys whose value differs between a stored study's config and today's (a key only one
+    side has is a field added or removed since, at its default, and does not count)."""
+    return sorted(k for k in stored.keys() & now.keys() if stored[k] != now[k])
 
 
 @contextlib.contextmanager
@@ -234,11 +287,12 @@ def report(args, results: Results) -> None:
         seeds = args.seeds
         studies = {(v, s): results[f"study/{data}/{v}/{s}"] for v in args.variants for s in seeds}
         horizons = {s: min(elapsed(studies[v, s]) for v in args.variants) for s in seeds}
+        width = max(22, *map(len, args.variants))
         print(f"\n== {data}: {len(seeds)} study seeds {seeds}, retrained at seeds {TRAIN_SEEDS}")
         for label, at in (("equal wall time", horizons), ("equal trials", None)):
             print(f"{label}" + (" (horizon: each seed's fastest study)" if at else ""))
             print(
-                f"  {'variant':22} {'retrained test/acc':26} {'best val/acc':26} "
+                f"  {'variant':{width}} {'retrained test/acc':26} {'best val/acc':26} "
                 f"{'trials':>6} {'study s':>8}"
             )
             scores = {}
@@ -259,7 +313,7 @@ def report(args, results: Results) -> None:
                 scores[v] = tests
                 seconds = [elapsed(studies[v, s]) for s in seeds]
                 print(
-                    f"  {v:22} {spread(tests):26} {spread(vals):26} "
+                    f"  {v:{width}} {spread(tests):26} {spread(vals):26} "
                     f"{statistics.median(counts):6.0f} {statistics.median(seconds):8.0f}"
                 )
             base = args.variants[0]
@@ -305,12 +359,9 @@ def run(argv: list[str] | None = None) -> Results:
         for s in args.seeds
         for v in args.variants
     }
-    for key, (_, v, d, s, extra) in studies.items():  # a variant whose overrides changed
-        if key in results and results[key]["args"] != study_args(v, d, s, extra):
-            raise SystemExit(
-                f"error: {args.results} holds {key} made with {results[key]['args']}; "
-                f"{v} is now {study_args(v, d, s, extra)}: use another --results file"
-            )
+    for key, (_, v, d, s, extra) in studies.items():
+        if key in results:
+            check_stored(args.results, key, results[key], study_args(v, d, s, extra))
     run_all(studies, results, args.jobs, "studies")
     retrains = {}
     for d in args.data:

@@ -69,5 +69,32 @@ def test_results_file_refuses_a_study_whose_variant_now_means_other_overrides(be
     path = tmp_path / "runs.json"
     stale = {"args": ["+study=bayes", "data=xor", "study.seed=1", "study.pruner=none"]}
     path.write_text(json.dumps({"extra": [], "study/xor/bayes/1": stale}))
-    with pytest.raises(SystemExit, match="study/xor/bayes/1 made with"):
+    with pytest.raises(SystemExit, match="study/xor/bayes/1 made with .* the variant is now"):
         bench.run(["--results", str(path), "--data", "xor", "--seeds", "1", "--variants", "bayes"])
+
+
+def test_results_file_refuses_a_study_made_before_conf_changed_its_meaning(bench, tmp_path):
+    """Same overrides, but the stored config differs (as when a study YAML gains a param):
+    refused, naming the key. A field the stored config lacks (added since) does not count."""
+    args = bench.study_args("bayes", "xor", 1, [])
+    config = bench.config_of(args)
+    older = {k: v for k, v in config.items() if k != "study.seed"}
+    bench.check_stored(tmp_path, "study/xor/bayes/1", {"args": args, "config": older}, args)
+    space = json.loads(config["study.params"])
+    stale = {**config, "study.params": json.dumps({k: space[k] for k in list(space)[:-1]})}
+    with pytest.raises(SystemExit, match="before conf/ changed study.params: use another"):
+        bench.check_stored(tmp_path, "study/xor/bayes/1", {"args": args, "config": stale}, args)
+    stale = {**config, "regime.epochs": 1}
+    with pytest.raises(SystemExit, match="changed regime.epochs: use another"):
+        bench.check_stored(tmp_path, "study/xor/bayes/1", {"args": args, "config": stale}, args)
+
+
+def test_a_null_param_leaves_the_space_as_if_never_declared(bench):
+    """``bayes-nobn`` (batch norm set to null) is the space the main job had before batch norm
+    joined it: same keys in the same order, so the stored studies of that space still count."""
+    nobn = json.loads(
+        bench.config_of(bench.study_args("bayes-nobn", "mnist1d", 1, []))["study.params"]
+    )
+    full = json.loads(bench.config_of(bench.study_args("bayes", "mnist1d", 1, []))["study.params"])
+    assert list(full) == [*nobn, "model.batch_norm"]
+    assert {k: full[k] for k in nobn} == nobn
