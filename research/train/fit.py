@@ -16,6 +16,7 @@ import numpy as np
 from research.data.dataset import Dataset
 from research.errors import ConfigError
 from research.nn.build import build_model
+from research.nn.layout import FlatModel
 from research.train.adversarial import fit_adversarial
 from research.train.base import build_optimiser
 from research.train.early_stopping import EarlyStopping
@@ -52,7 +53,7 @@ def evaluate(
         return {}
     t = data.targets(y, model.dtype) if targets is None else targets
     out = model.predict(x, chunk=EVAL_CHUNK)
-    loss = _mean_loss(model, x, t)
+    loss = _mean_loss(model, x, t, out)
     metrics = {f"{split}/loss": loss}
     if data.kind == "classification":
         metrics[f"{split}/acc"] = float(np.mean(np.argmax(out, axis=1) == y))
@@ -61,11 +62,18 @@ def evaluate(
     return metrics
 
 
-def _mean_loss(model, x: np.ndarray, t: np.ndarray) -> float:
+def _mean_loss(model, x: np.ndarray, t: np.ndarray, out: np.ndarray) -> float:
+    """Mean eval-mode loss over ``x`` in chunks of ``EVAL_CHUNK``. A model whose loss is the
+    cost of its forward pass is scored on ``out`` (its predictions, made in the same chunks):
+    the same numbers without a second forward pass, which was a third of a search's time."""
+    plain = type(model).loss is FlatModel.loss
     total = 0.0
     for start in range(0, len(x), EVAL_CHUNK):
-        xb, tb = x[start : start + EVAL_CHUNK], t[start : start + EVAL_CHUNK]
-        total += model.loss(xb, tb) * len(xb)
+        end = start + EVAL_CHUNK
+        xb, tb = x[start:end], t[start:end]
+        tb = tb if tb.dtype == model.dtype else tb.astype(model.dtype)
+        loss = model.cost.value(out[start:end], tb) if plain else model.loss(xb, tb)
+        total += loss * len(xb)
     return total / len(x)
 
 
