@@ -26,7 +26,7 @@ from research.search.driver import (
 from research.search.finish import WriteFigures, end_parent, finish
 from research.search.progress import TrialBar
 from research.search.recovery import recover
-from research.search.spec import SearchSpec, pruning_warning
+from research.search.spec import SearchSpec, pruning_warning, sampler_warning
 from research.search.storage import check_storage, open_storage, remember_storage
 from research.search.summary import summary_lines
 from research.search.trial import TrialBody
@@ -62,7 +62,8 @@ def run_study(
     finished = _finished_already(spec, body, tracker, storage)
     if finished is not None:  # nothing to run: its runs, figures and report stay as they are
         return finished
-    warning = pruning_warning(spec, body.configure, body.step_name)
+    # a pruner that cannot act cannot keep a sampler at random either: one warning, not two
+    warning = pruning_warning(spec, body.configure, body.step_name) or sampler_warning(spec)
     if warning is not None:
         print(warning, file=sys.stderr)
     handle = open_study(spec, body, tracker, command, create=True, storage=storage)

@@ -22,7 +22,7 @@ from optuna.trial import TrialState, create_trial
 
 from research.run import main
 from research.search.progress import TrialBar
-from research.search.spec import without_repeats
+from research.search.spec import sampler_warning, without_repeats
 from research.search.storage import open_storage
 from research.search.summary import summary_lines
 from research.track.settings import TrackingConfig
@@ -78,6 +78,22 @@ def test_a_pruner_that_cannot_act_is_one_warning_before_the_study(study):
         "regime.epochs, or set study.pruner=none"
     ]
     assert study.err.index("warning:") < study.err.index("fast: ")  # before any trial
+
+
+@pytest.mark.parametrize(
+    ("sampler", "pruner", "warned"),
+    [("gp", "median", True), ("cmaes", "hyperband", True), ("gp", "none", False)]
+    + [("tpe", "median", False), ("random", "median", False)],
+)
+def test_a_sampler_a_pruner_keeps_at_random_is_warned_of(sampler, pruner, warned):
+    """GP and CMA-ES count only completed trials towards their start-up trials: under a pruner
+    they may stay random (the bench saw GP equal random search for all 80 trials)."""
+    study = SimpleNamespace(sampler=sampler, pruner=pruner, n_startup_trials=15)
+    warning = sampler_warning(SimpleNamespace(study=study))
+    assert (warning is not None) == warned
+    if warned:
+        assert warning.startswith(f"warning: sampler '{sampler}' counts only completed trials")
+        assert "study.n_startup_trials=15" in warning and f"pruner '{pruner}'" in warning
 
 
 def test_optunas_objectives_are_named_also_in_a_study_made_without_names(study):
