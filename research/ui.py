@@ -14,8 +14,9 @@ import os
 import socket
 import sys
 
+from research.errors import EnvironmentFault
 from research.track.links import MODE, UI_PORT, experiment_names, lookup, run_url
-from research.track.store import resolve_store
+from research.track.store import check_schema, resolve_store
 
 EXIT_USAGE, EXIT_ENVIRONMENT = 2, 1
 
@@ -152,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    try:
+        check_schema(store.local_db)
+    except EnvironmentFault as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
     shown = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
     base = f"http://{shown}:{port}"
     page, problem = landing_page(store, base, args.study, args.run)

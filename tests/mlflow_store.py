@@ -16,3 +16,15 @@ def copy_store(factory, root: Path) -> Path:
     (root / "mlruns").mkdir(exist_ok=True)
     create_local_db(root / "mlruns" / "mlflow.db")
     return root
+
+
+def local_client(root: Path):
+    """A client of ``root``'s local store, made as a run makes it when absent. A bare
+    ``MlflowClient`` on a missing SQLite file migrates it in place, and a run starting at that
+    moment finds half a schema ("out-of-date database schema") and fails; a test polling for
+    a run's first rows must not be that client."""
+    from mlflow.tracking import MlflowClient
+
+    (root / "mlruns").mkdir(parents=True, exist_ok=True)
+    create_local_db(root / "mlruns" / "mlflow.db")
+    return MlflowClient(tracking_uri=f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")

@@ -194,6 +194,46 @@ def _artifacts_file(root: Path) -> None:
     (root / "mlruns" / "artifacts").write_text("not a folder\n")
 
 
+_OLD_SCHEMA: dict[str, bytes] = {}
+
+
+def _old_schema_db(root: Path) -> None:
+    """A real MLflow store one schema revision behind this MLflow's, as an older MLflow left it
+    (made once per session the way MLflow makes a store, stopping one migration short)."""
+    if "db" not in _OLD_SCHEMA:
+        import sqlalchemy
+        from alembic import command
+        from alembic.script import ScriptDirectory
+        from mlflow.store.db.utils import _get_alembic_config
+        from mlflow.store.tracking.dbmodels.initial_models import Base as InitialBase
+
+        made = root.parent / f".old-schema-{os.getpid()}.db"
+        url = f"sqlite:///{made}"
+        config = _get_alembic_config(url)
+        scripts = ScriptDirectory.from_config(config)
+        previous = scripts.get_revision(scripts.get_current_head()).down_revision
+        engine = sqlalchemy.create_engine(url)
+        InitialBase.metadata.create_all(engine)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, previous)
+        engine.dispose()
+        _OLD_SCHEMA["db"] = made.read_bytes()
+        made.unlink()
+    (root / "mlruns").mkdir(exist_ok=True)
+    (root / "mlruns" / "mlflow.db").write_bytes(_OLD_SCHEMA["db"])
+
+
+def _newer_schema_db(root: Path) -> None:
+    """A store whose schema revision this MLflow has no migration for (a newer MLflow's)."""
+    from research.track.store import create_local_db
+
+    (root / "mlruns").mkdir(exist_ok=True)
+    create_local_db(root / "mlruns" / "mlflow.db")
+    with sqlite3.connect(root / "mlruns" / "mlflow.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'f00dfacecafe'")
+
+
 def _studies_file(root: Path) -> None:
     (root / "studies").write_text("not a folder\n")
 
@@ -204,6 +244,9 @@ ENVIRONMENT = {
     "garbage mlflow.db, evolve": (_garbage_db, ["+study=cmaes"]),
     "mlflow.db is a folder": (_folder_db, []),
     "mlflow.db is a folder, search": (_folder_db, ["+study=bayes"]),
+    "mlflow.db of an older MLflow": (_old_schema_db, []),
+    "mlflow.db of an older MLflow, search": (_old_schema_db, ["+study=bayes"]),
+    "mlflow.db of a newer MLflow": (_newer_schema_db, []),
     "mlruns is a file": (_mlruns_file, []),
     "mlruns/artifacts is a file": (_artifacts_file, []),
     "studies is a file": (_studies_file, ["+study=bayes"]),
@@ -329,11 +372,49 @@ def test_a_bad_report_input_is_one_line(isolated, capsys, tmp_path_factory, case
     check_one_line(report_main, args, isolated, capsys, status)
 
 
-@pytest.mark.parametrize("make", [_garbage_db, _folder_db], ids=["garbage", "folder"])
-def test_a_report_on_a_broken_mlflow_store_is_one_line_exit_1(isolated, capsys, make):
+BROKEN = {
+    "garbage": (_garbage_db, "not an SQLite database"),
+    "folder": (_folder_db, "is a folder"),
+    "old schema": (_old_schema_db, "mlflow db upgrade"),
+    "new schema": (_newer_schema_db, "a newer MLflow made it"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_a_report_on_a_broken_mlflow_store_is_one_line_exit_1(isolated, capsys, case):
+    make, says = BROKEN[case]
     make(isolated)
     line = check_one_line(report_main, ["s"], isolated, capsys, 1)
-    assert "mlflow.db" in line
+    assert "mlflow.db" in line and says in line, line
+
+
+def test_an_older_store_is_upgraded_by_the_command_its_error_prints(isolated, capsys):
+    """The line names both schema revisions and a command; running that command makes the store
+    one this MLflow opens, with nothing lost."""
+    import shlex
+    import subprocess
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    _old_schema_db(isolated)
+    db = isolated / "mlruns" / "mlflow.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO experiments (name, artifact_location, lifecycle_stage) "
+            "VALUES ('kept', 'file:///x', 'active')"
+        )
+    line = check_one_line(run_main, [], isolated, capsys, 1)
+    found = sqlite3.connect(db).execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    assert f"has schema {found}, but MLflow" in line, line
+    command = shlex.split(line.split("`")[1])
+    assert command[:3] == ["mlflow", "db", "upgrade"], line
+    subprocess.run([sys.executable, "-m", "mlflow", *command[1:]], check=True, capture_output=True)
+    from research.track.store import check_schema
+
+    check_schema(db)  # no error now
+    client = MlflowClient(f"sqlite:///{db}")
+    assert client.get_experiment_by_name("kept") is not None
 
 
 # ------------------------------------------------------------------------------ migrate
@@ -380,11 +461,24 @@ def test_a_bad_ui_input_is_one_line(isolated, capsys, monkeypatch, args, request
     check_one_line(ui.main, args, isolated, capsys, 2)
 
 
+def test_the_ui_on_an_older_store_is_one_line_exit_1(isolated, capsys, monkeypatch):
+    from research import ui
+
+    def refuse(*_a, **_k):
+        raise AssertionError("research.ui would have started the MLflow UI")
+
+    monkeypatch.setattr(os, "execv", refuse)
+    _old_schema_db(isolated)
+    line = check_one_line(ui.main, [], isolated, capsys, 1)
+    assert "mlflow db upgrade" in line, line
+
+
 # ------------------------------------------------------------------------------ the count
 def test_the_campaign_tries_at_least_a_hundred_distinct_inputs():
     run = {tuple(a) for a in first.RUN} | {tuple(a) for a in RUN}
     run |= {("study", s) for s in USER_STUDIES} | {("env", c) for c in ENVIRONMENT}
     run |= {("root-file", "train"), ("root-file", "search"), ("root-below-file",)}
-    report = {tuple(a) for a in first.REPORT} | set(REPORT_IDS) | {"garbage", "folder"}
+    report = {tuple(a) for a in first.REPORT} | set(REPORT_IDS)
+    report |= set(BROKEN)
     total = len(run) + len(report) + len(MIGRATE) + len(UI)
     assert total >= 100, total

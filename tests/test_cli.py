@@ -9,15 +9,15 @@ import sys
 
 import numpy as np
 import pytest
-from mlflow.tracking import MlflowClient
 
 from tests.conftest import finish, run_cli, stop, wait_for
+from tests.mlflow_store import local_client
 
 SMALL = ["data=spirals", "model.hidden=[16]", "regime.epochs=5"]
 
 
 def client_for(root):
-    return MlflowClient(f"sqlite:///{root}/mlruns/mlflow.db")
+    return local_client(root)
 
 
 def runs(root, experiment="train"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from mlflow.tracking import MlflowClient
 
 import research.kinds.train
 from research.config import conf_dir
@@ -16,6 +15,7 @@ from research.config.sweep import expand, prepare
 from research.errors import ConfigError
 from research.run import main
 from research.track import Tracker, resolve_store
+from tests.mlflow_store import local_client
 
 TINY = ["data=xor", "regime.epochs=1"]
 
@@ -38,7 +38,7 @@ def store(isolated, empty_store):
 
 def sweep_runs(root):
     """(parent, children by run name) of the sweep in experiment ``train``."""
-    client = MlflowClient(f"sqlite:///{root}/mlruns/mlflow.db")
+    client = local_client(root)
     exp = client.get_experiment_by_name("train")
     found = client.search_runs([exp.experiment_id])
     parents = [r for r in found if "mlflow.parentRunId" not in r.data.tags]

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mlflow.tracking import MlflowClient
 
 from research import threads
 from research.config import compose, validate
 from research.run import main
 from research.search.spec import build_spec
 from tests.conftest import run_cli
+from tests.mlflow_store import local_client
 
 # 3 is nobody's default on a 2-core machine: a run showing it got the setting
 PINNED = 3
@@ -27,7 +27,7 @@ def restore_blas():
 
 
 def runs_of(root: Path, experiment: str):
-    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    client = local_client(root)
     exp = client.get_experiment_by_name(experiment)
     return client.search_runs([exp.experiment_id], max_results=1000)
 

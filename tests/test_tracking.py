@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from research.track import Terminated, Tracker, resolve_store
 from research.track.tags import REASON as REASON_TAG
+from tests.mlflow_store import local_client
 
 
 @pytest.fixture
@@ -110,7 +111,7 @@ def test_a_process_that_exits_with_an_open_run_leaves_it_killed(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     run_id = out.stdout.strip().splitlines()[-1]
-    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    client = local_client(tmp_path)
     run = client.get_run(run_id)
     assert run.info.status == "KILLED"
     assert "exited" in run.data.tags[REASON_TAG]

@@ -12,7 +12,7 @@ from typing import Any
 
 from research.errors import EnvironmentFault
 from research.schema import NAME_PATTERN
-from research.track.store import project_root
+from research.track.store import check_schema, project_root
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -32,7 +32,7 @@ def _writable_dir(path: Path, what: str) -> None:
 
 def check_environment(objects: dict[str, Any]) -> None:
     """The folders and files a run writes, checked before it starts: a root that is a file or
-    read-only, an MLflow store that is not an SQLite database. An
+    read-only, an MLflow store that is not an SQLite database or has another MLflow's schema. An
     :class:`~research.errors.EnvironmentFault` (exit status 1) naming the file."""
     tracking = objects["tracking"]
     root = project_root(tracking.root)
@@ -59,6 +59,7 @@ def check_environment(objects: dict[str, Any]) -> None:
                 )
             if not os.access(db, os.R_OK | os.W_OK):
                 raise EnvironmentFault(f"the MLflow store {db} is read-only")
+            check_schema(db)
     study = objects.get("study")
     if study is not None:
         _writable_dir(root / "studies", "the studies folder")

@@ -21,7 +21,7 @@ from research.schema import NAME_PATTERN
 from research.search.storage import RDB_SCHEMES
 from research.track.provenance import command_line
 from research.track.redact import redact
-from research.track.store import resolve_store
+from research.track.store import check_schema, resolve_store
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,6 +88,7 @@ def _check_inputs(args, store) -> None:
         db = store.local_db
         if db.exists():
             _check_sqlite(db, "the MLflow store", EnvironmentFault)
+            check_schema(db)
             return
         if args.storage:
             return

@@ -277,3 +277,51 @@ def _copy_template(db: Path, mlruns: Path) -> bool:
     except Exception:  # noqa: BLE001 - any trouble with the cache: migrate as without one
         db.unlink(missing_ok=True)
         return False
+
+
+def _schema_version(db: Path) -> str | None:
+    """The alembic revision an MLflow SQLite store records; None when it records none (a file
+    still empty, or being made) or cannot be read as SQLite (checked elsewhere)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as c:
+            row = c.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def _known_revisions() -> set[str]:
+    """The schema revisions this MLflow can migrate from: its migration files are named
+    ``<revision>_<what>.py``."""
+    import mlflow.store.db_migrations as migrations
+
+    versions = Path(migrations.__file__).parent / "versions"
+    return {p.name.split("_", 1)[0] for p in versions.glob("*_*.py")}
+
+
+def check_schema(db: Path) -> None:
+    """An existing local store was made by this MLflow's schema, else one line saying what to
+    do: MLflow itself refuses such a store with a traceback, after the run has begun. The
+    expected revision is the cached empty store's (:func:`_template`); nothing is checked when
+    that cache cannot be made."""
+    found = _schema_version(db)
+    if found is None:
+        return
+    try:
+        expected = _schema_version(_template())
+    except Exception:  # noqa: BLE001 - no cache: MLflow's own check still runs
+        return
+    if expected is None or found == expected:
+        return
+    where = (
+        f"the MLflow store {db} has schema {found}, but MLflow {MLFLOW_VERSION} expects {expected}"
+    )
+    if found not in _known_revisions():
+        raise EnvironmentFault(
+            f"{where}: a newer MLflow made it; install that version (pip install -U mlflow) or "
+            "point tracking.root elsewhere"
+        )
+    raise EnvironmentFault(
+        f"{where}: back it up, then run `mlflow db upgrade sqlite:///{db}` (or use the MLflow "
+        "version that made it)"
+    )

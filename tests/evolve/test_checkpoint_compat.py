@@ -10,12 +10,12 @@ import sys
 import types
 
 import pytest
-from mlflow.tracking import MlflowClient
 
 from research.evolve import checkpoint
 from research.evolve.checkpoint import CheckpointRefused
 from research.evolve.progress import Progress
 from research.run import main
+from tests.mlflow_store import local_client
 
 OLD_MODULE = "research.jobs.evolve"
 
@@ -71,7 +71,7 @@ def test_a_checkpoint_naming_a_class_that_no_longer_exists_is_refused_in_one_lin
 
 
 def _history(root, name: str, key: str) -> list[tuple[int, float]]:
-    client = MlflowClient(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    client = local_client(root)
     exp = client.get_experiment_by_name(name)
     (parent,) = [
         r

@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from mlflow.tracking import MlflowClient
 
 from research.evolve import checkpoint
 from research.evolve.runs import FAULT_POINTS, study_lock
 from research.run import main
 from research.search.storage import study_dir
 from tests.conftest import finish, kill, run_cli, wait_for
+from tests.mlflow_store import local_client
 
 COMMON = ["study.stop_on_solve=false", "study.report=false"]
 #: small configurations of each kind of evolution (a few seconds each)
@@ -70,7 +70,7 @@ def outcome(root: Path, name: str) -> dict:
     parent run (FINISHED), at most one run per stage, no run RUNNING (deleted duplicates
     included). Returns what must equal an uninterrupted run's: every metric history of the
     parent and of each stage's run, the summary tags, the champion and the engine state."""
-    client = MlflowClient(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    client = local_client(root)
     exp = client.get_experiment_by_name(name)
     every = client.search_runs([exp.experiment_id], run_view_type=3, max_results=1000)
     running = [r.info.run_name for r in every if r.info.status == "RUNNING"]
@@ -209,7 +209,7 @@ def test_duplicate_runs_left_running_are_ended_and_deleted_by_the_rerun(isolated
     the stage's first run, ends the duplicates KILLED and deletes them."""
     args = args_of("stage")
     assert main(args) == 0
-    client = MlflowClient(f"sqlite:///{isolated / 'mlruns' / 'mlflow.db'}")
+    client = local_client(isolated)
     exp = client.get_experiment_by_name("stage")
     (parent,) = client.search_runs([exp.experiment_id], "tags.`study.kind` = 'evolve'")
     tags = {k: v for k, v in parent.data.tags.items() if not k.startswith("mlflow.")}

@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
-from mlflow.tracking import MlflowClient
-
 from research.evolve.progress import Progress, planned_generations
 from research.run import main
+from tests.mlflow_store import local_client
 
 # CMA-ES on the single pole: 6 genomes (evaluations) a generation
 ARGS = [
@@ -59,7 +58,7 @@ def test_a_rerun_says_where_it_resumes_and_that_a_finished_evolution_is_complete
     )
     assert "resuming" not in captured.err and "gens," not in captured.err  # nothing was run
     # and logged nothing again: the champion's model keeps its two versions (runs 1 and 2)
-    client = MlflowClient(f"sqlite:///{isolated / 'mlruns' / 'mlflow.db'}")
+    client = local_client(isolated)
     versions = client.search_model_versions("name='cmaes'")
     assert sorted(int(v.version) for v in versions) == [1, 2]
     assert "models:/cmaes/2" in captured.out

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mlflow.tracking import MlflowClient
 
 from research.evolve import checkpoint
 from research.run import main
 from tests.conftest import run_cli, wait_for
+from tests.mlflow_store import local_client
 
 SHORT = ["task.max_steps=500"]
 
 
 def tree(root: Path, name: str):
-    client = MlflowClient(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    client = local_client(root)
     exp = client.get_experiment_by_name(name)
     runs = client.search_runs([exp.experiment_id], max_results=1000)
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from mlflow.tracking import MlflowClient
+
+from tests.mlflow_store import local_client
 
 SITE = Path(__file__).parent / "site"
 SEARCHPATH = "hydra.searchpath=[pkg://toy_plugins.conf]"
@@ -39,7 +40,7 @@ def run(root: Path, *overrides: str) -> subprocess.CompletedProcess:
 
 
 def runs(root: Path, experiment: str):
-    client = MlflowClient(f"sqlite:///{root}/mlruns/mlflow.db")
+    client = local_client(root)
     exp = client.get_experiment_by_name(experiment)
     assert exp is not None, f"no experiment {experiment!r}"
     return client.search_runs([exp.experiment_id])

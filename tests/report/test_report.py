@@ -25,6 +25,7 @@ from research.run import main as run_main
 from research.search.storage import open_storage
 from research.track.reader import StoreReader
 from research.track.store import resolve_store
+from tests.mlflow_store import local_client
 
 SMALL = ["data=spirals", "regime.epochs=3", "study.n_trials=4", "study.n_startup_trials=2"]
 
@@ -45,11 +46,10 @@ def project(tmp_path_factory) -> Path:
 
 
 def test_every_study_writes_its_report_and_links_it_from_the_parent_run(project):
-    from mlflow.tracking import MlflowClient
 
     html = project / "studies" / "bayes" / "report.html"
     assert html.is_file() and (project / "studies" / "bayes" / "report.md").is_file()
-    client = MlflowClient(f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
+    client = local_client(project)
     exp = client.get_experiment_by_name("bayes")
     parent = next(
         r

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from matplotlib import image as mpimg
-from mlflow.tracking import MlflowClient
 
 from research.report.__main__ import main as report_main
 from research.report.search_outputs import outputs_section
@@ -20,6 +19,7 @@ from research.track import tags as T
 from research.track.reader import StoreReader
 from research.track.store import resolve_store
 from tests.conftest import study_searchpath
+from tests.mlflow_store import local_client
 
 SMALL = """
 defaults: [base_search, _self_]
@@ -67,7 +67,7 @@ def _data(root: Path, name: str):
 
 def _artifacts(root: Path, name: str) -> dict[int, set[str]]:
     """Trial number -> the files its MLflow run holds."""
-    client = MlflowClient(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    client = local_client(root)
     exp = client.get_experiment_by_name(name)
     runs = client.search_runs([exp.experiment_id], f"tags.`{T.PARENT}` != ''")
     return {

@@ -27,6 +27,7 @@ from research.search.storage import open_storage
 from research.search.summary import summary_lines
 from research.track.settings import TrackingConfig
 from tests.conftest import WAIT, finish, start_cli, stop, wait_for
+from tests.mlflow_store import local_client
 
 #: what this file does not look at, off where the setting exists: the best network as an MLflow
 #: model (retrained), system metrics
@@ -35,7 +36,7 @@ EXTRAS = [f"tracking.{k}=false" for k in ("log_model", "system_metrics") if k in
 
 
 def client_for(root: Path) -> MlflowClient:
-    return MlflowClient(tracking_uri=f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    return local_client(root)
 
 
 def runs_of(root: Path, name: str) -> tuple[list, list]:

@@ -18,10 +18,11 @@ from optuna.trial import TrialState
 from research.run import main
 from research.search.storage import open_storage
 from tests.conftest import finish, run_cli, wait_for
+from tests.mlflow_store import local_client
 
 
 def client_for(root: Path) -> MlflowClient:
-    return MlflowClient(tracking_uri=f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    return local_client(root)
 
 
 def load(root: Path, name: str) -> optuna.Study:
