@@ -104,6 +104,16 @@ def _tpe(seed: int, space, n_startup: int) -> BaseSampler:
     )
 
 
+@SAMPLERS.register("tpe_noliar")
+def _tpe_noliar(seed: int, space, n_startup: int) -> BaseSampler:
+    # ``tpe`` without the constant liar: a worker's model ignores the trials other workers
+    # are still running. With one worker the same as ``tpe``; kept to measure the liar
+    # (bench/search_efficiency.py, variants *-w2).
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=n_startup, multivariate=True, constant_liar=False
+    )  # Optuna 5 turns the liar on by default
+
+
 @SAMPLERS.register("tpe_group")
 def _tpe_group(seed: int, space, n_startup: int) -> BaseSampler:
     # for conditional spaces: keys that appear together in trials are modelled as one group.
@@ -149,7 +159,17 @@ def _gp(seed: int, space, n_startup: int) -> BaseSampler:
     return optuna.samplers.GPSampler(seed=seed, n_startup_trials=n_startup)
 
 
-MULTI_OBJECTIVE = {"tpe", "tpe_group", "tpe_univariate", "random", "qmc", "grid", "nsga2", "gp"}
+MULTI_OBJECTIVE = {
+    "tpe",
+    "tpe_group",
+    "tpe_univariate",
+    "tpe_noliar",
+    "random",
+    "qmc",
+    "grid",
+    "nsga2",
+    "gp",
+}
 #: built-in samplers that optimise one objective only (a user's sampler is trusted)
 SINGLE_OBJECTIVE = {"cmaes"}
 #: samplers whose sequence depends on one seed for the whole study (QMC's scrambling, the

@@ -98,3 +98,37 @@ def test_a_null_param_leaves_the_space_as_if_never_declared(bench):
     full = json.loads(bench.config_of(bench.study_args("bayes", "mnist1d", 1, []))["study.params"])
     assert list(full) == [*nobn, "model.batch_norm"]
     assert {k: full[k] for k in nobn} == nobn
+
+
+def test_a_bigger_val_split_chooses_but_the_choice_retrains_on_the_default_split(bench, tmp_path):
+    """``bayes-val40``'s trials validate on 40% of MNIST-1D's training rows; its chosen config
+    is retrained on the default 20% split, like every other variant's, so the retrain measures
+    the choice and not the smaller training set."""
+    from research.config import compose, validate
+    from research.search.spec import build_spec
+
+    args = bench.study_args("bayes-val40", "mnist1d", 1, [])
+    cfg = compose(args)
+    spec = build_spec(cfg, validate(cfg), args, tmp_path)
+    params = {"model.hidden": [128], "regime.lr": 1e-3}
+    trial = compose(spec.trial_overrides(params))
+    assert trial.data.val_fraction == 0.4
+    retrain = bench.retrain_overrides(spec.retrain_overrides(params))
+    assert not any(o.startswith("data.val_fraction") for o in retrain)
+    assert compose(retrain).data.val_fraction == 0.2
+    assert "model.hidden=[128]" in retrain and compose(retrain).regime.lr == 1e-3
+    # every other key survives: the default's retrain command is untouched
+    default = spec.retrain_overrides(params)
+    assert [o for o in default if not o.startswith("data.val_fraction")] == retrain
+
+
+def test_equal_wall_time_waits_until_every_study_has_a_completed_trial(bench):
+    """The horizon is the fastest study's end, unless another study has no completed trial by
+    then: it moves to that study's first completion, so every study has a choice."""
+    fast = _study((0, "COMPLETE", 0.5, 4.0), (1, "COMPLETE", 0.6, 8.0))
+    slow = _study((0, "PRUNED", None, 5.0), (1, "COMPLETE", 0.7, 20.0), (2, "COMPLETE", 0.9, 60.0))
+    steady = _study((0, "COMPLETE", 0.4, 3.0), (1, "COMPLETE", 0.8, 30.0))
+    assert bench.horizon_of([steady, slow]) == 30.0  # the fastest study's end
+    assert bench.horizon_of([fast, slow]) == 20.0  # slow's first completion, not fast's 8 s
+    assert bench.choice(slow, bench.horizon_of([fast, slow]))["number"] == 1
+    assert bench.choice(fast, bench.horizon_of([fast, slow]))["number"] == 1

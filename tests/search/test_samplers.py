@@ -48,6 +48,8 @@ def test_tpe_variants_set_optunas_options():
         "tpe_univariate": False,
     }
     assert all(s._constant_liar for s in made.values())
+    noliar = make_sampler("tpe_noliar", 1, SPACE, 3)  # the default without it, to measure it
+    assert noliar._multivariate and not noliar._group and not noliar._constant_liar
 
 
 def test_a_users_sampler_and_pruner_work_by_import_path():
