@@ -10,8 +10,9 @@ retrained on fresh training seeds (the test set never chooses anything).
 
 A study is ``python -m research.run <variant's overrides> study.seed=S data=D`` in a fresh
 project. For each data set and seed, the **equal-wall-time** horizon is the shortest elapsed
-time of that seed's studies (first trial's start to last trial's end, from the Optuna storage);
-each study's choice there is its best validation trial completed by the horizon. At **equal
+time of that seed's studies (first trial's start to last trial's end, from the Optuna storage),
+or later if a study has no completed trial by then; each study's choice there is its best
+validation trial completed by the horizon. At **equal
 trials** it is the study's best trial overall. Each choice is retrained with its Hydra
 overrides at training seeds 1..3 (no MLflow, same code path as ``fit``); a study scores the
 median test accuracy of those retrains. Variants are compared with the first variant listed

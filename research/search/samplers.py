@@ -95,7 +95,8 @@ def _needs(module: str, extra: str, sampler: str) -> None:
 @SAMPLERS.register("tpe")
 def _tpe(seed: int, space, n_startup: int) -> BaseSampler:
     # multivariate TPE models the keys jointly (lr and batch size interact); constant_liar keeps
-    # parallel workers from proposing the same point while a trial runs.
+    # parallel workers from proposing the same point while a trial runs (with two workers on
+    # MNIST-1D it did not pay: tpe_noliar, docs/reports/search-efficiency).
     return optuna.samplers.TPESampler(
         seed=seed,
         n_startup_trials=n_startup,
