@@ -7,6 +7,8 @@ retrained on fresh training seeds (the test set never chooses anything).
     python bench/search_efficiency.py --variants bayes random bayes-nopruner --data mnist1d
     python bench/search_efficiency.py --results runs.json   # keeps each finished study and
                                                             # retrain; a rerun resumes there
+    python bench/search_efficiency.py --results runs.json --recheck   # do the stored retrains
+                                                            # give the same numbers here?
 
 A study is ``python -m research.run <variant's overrides> study.seed=S data=D`` in a fresh
 project. For each data set and seed, the **equal-wall-time** horizon is the shortest elapsed
@@ -63,6 +65,7 @@ VARIANTS: dict[str, list[str]] = {
     "bayes-nopruner": ["+study=bayes", "study.pruner=none"],
     "bayes-percentile": ["+study=bayes", "study.pruner=percentile"],
     "bayes-hyperband": ["+study=bayes", "study.pruner=hyperband"],
+    "bayes-halving": ["+study=bayes", "study.pruner=halving"],  # min budget 10 epochs
     "bayes-univariate": ["+study=bayes", "study.sampler=tpe_univariate"],
     "bayes-group": ["+study=bayes", "study.sampler=tpe_group"],
     "bayes-gp": ["+study=bayes", "study.sampler=gp"],
@@ -352,6 +355,20 @@ def report(args, results: Results) -> None:
                 print(compare(base, v, scores[base], scores[v]))
 
 
+def recheck(retrains: dict[str, tuple], results: Results, jobs: int) -> list[str]:
+    """Retrain every stored choice again and compare with the stored test accuracies; return
+    the keys that differ. A results file's numbers hold on this machine when none does (another
+    CPU's BLAS kernels round differently: README, "Reproducibility")."""
+    stored = {k: v for k, v in retrains.items() if k in results}
+    fresh = Results(None)
+    run_all(stored, fresh, jobs, "rechecks")
+    differ = [k for k in stored if fresh[k] != results[k]]
+    print(f"recheck: {len(stored) - len(differ)} of {len(stored)} stored retrains identical here")
+    for k in differ:
+        print(f"  {k}: stored {results[k]}, now {fresh[k]}")
+    return differ
+
+
 def _retrain_key(data: str, variant: str, seed: int, chosen: dict) -> str:
     return f"retrain/{data}/{variant}/{seed}/trial{chosen['number']}"
 
@@ -368,6 +385,11 @@ def parse(argv: list[str] | None):
     parser.add_argument("--jobs", type=int, default=1, help="studies run at once")
     parser.add_argument("--results", type=Path, help="JSON file kept between runs")
     parser.add_argument("--quick", action="store_true", help="2 seeds, 6 trials, 2 epochs")
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="retrain the stored choices again and say whether they match (nothing is stored)",
+    )
     args, extra = parser.parse_known_args(argv)
     if args.quick:
         args.seeds = args.seeds[:2]
@@ -407,6 +429,9 @@ def run(argv: list[str] | None = None) -> Results:
                     )
                 for chosen in (choice(study, horizon), choice(study, None)):
                     retrains[_retrain_key(d, v, s, chosen)] = (retrain_many, chosen["retrain"])
+    if args.recheck:
+        recheck(retrains, results, args.jobs)
+        return results
     run_all(retrains, results, args.jobs, "retrains")
     print(f"search efficiency: {' '.join(args.extra) or 'the studies as configured'}")
     report(args, results)

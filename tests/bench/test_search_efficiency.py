@@ -132,3 +132,33 @@ def test_equal_wall_time_waits_until_every_study_has_a_completed_trial(bench):
     assert bench.horizon_of([fast, slow]) == 20.0  # slow's first completion, not fast's 8 s
     assert bench.choice(slow, bench.horizon_of([fast, slow]))["number"] == 1
     assert bench.choice(fast, bench.horizon_of([fast, slow]))["number"] == 1
+
+
+def test_recheck_retrains_the_stored_choices_and_names_the_ones_that_differ(
+    bench, tmp_path, capsys
+):
+    """A stored retrain that this machine reproduces is counted identical; one whose stored
+    numbers were made up is named with both values. Nothing is written to the file."""
+    path = tmp_path / "runs.json"
+    data = {"extra": []}
+    for variant, hidden in (("bayes", 4), ("random", 5)):
+        args = bench.study_args(variant, "xor", 1, [])
+        retrain = ["data=xor", f"model.hidden=[{hidden}]", "regime.epochs=2"]
+        trial = {"number": 0, "state": "COMPLETE", "value": 0.5, "end": 1.0, "retrain": retrain}
+        data[f"study/xor/{variant}/1"] = {
+            "args": args,
+            "config": bench.config_of(args),
+            "seconds": 1.0,
+            "trials": [trial],
+        }
+        key = f"retrain/xor/{variant}/1/trial0"
+        data[key] = [bench.retrain(retrain, s) for s in bench.TRAIN_SEEDS]
+    data["retrain/xor/random/1/trial0"] = [0.123, 0.456, 0.789]  # not what training gives
+    path.write_text(json.dumps(data))
+    argv = ["--results", str(path), "--data", "xor", "--seeds", "1", "--recheck"]
+    results = bench.run(argv)
+    out = capsys.readouterr().out
+    assert "recheck: 1 of 2 stored retrains identical here" in out
+    assert "retrain/xor/random/1/trial0: stored [0.123, 0.456, 0.789], now [" in out
+    assert "retrain/xor/bayes" not in out
+    assert results.data == data and json.loads(path.read_text()) == data
